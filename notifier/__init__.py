@@ -1,0 +1,1 @@
+"""notifier: messages and notifications for Finnish public-private employment pilots."""

@@ -1,0 +1,106 @@
+"""`notifier` command line: run, web, worker, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .config import ConfigError, Settings
+from .logs import configure
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        sys.exit(f"notifier: {exc}")
+
+
+def _need_redis(settings: Settings, command: str) -> None:
+    if not settings.redis_url:
+        sys.exit(f"notifier {command}: REDIS_URL is not set (use 'notifier run' for a single machine with embedded Redis)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .local import local_settings
+    from .redis_server import EmbeddedRedis
+    from .server import serve
+
+    settings = _settings()
+    configure(settings.log_level)
+    settings, notes = local_settings(settings)
+    for note in notes:
+        print(note, flush=True)
+    embedded = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        settings = settings.with_(redis_url=embedded.start())
+        print(f"embedded Redis at {settings.redis_url} (data in {embedded.dir})", flush=True)
+    try:
+        asyncio.run(serve(settings, host=args.host, port=args.port))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    settings = _settings()
+    _need_redis(settings, "web")
+    if not settings.webhook_secret:
+        sys.exit("notifier web: NOTIFIER_WEBHOOK_SECRET is not set")
+    configure(settings.log_level)
+    asyncio.run(serve(settings, host=args.host, port=args.port, with_worker=False))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    settings = _settings()
+    _need_redis(settings, "worker")
+    configure(settings.log_level)
+    asyncio.run(serve(settings, with_web=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.data_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="notifier", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="web server and worker in one process (embedded Redis unless REDIS_URL)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("web", help="the web server alone (needs REDIS_URL)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=cmd_web)
+
+    p = sub.add_parser("worker", help="a worker alone (needs REDIS_URL)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
+    p.add_argument("--data-dir", type=Path, default=None)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""What each case-system event does: read the state it needs, plan, and say what to store.
+
+Handlers are thin: the decisions are in `planning.py` (pure); the storing is in `intake.py`.
+Register a handler for each event type parsed in `events.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from .events import ClientReferred
+from .intake import Outcome
+from .planning import Defaults, plan_referral
+from .runtime import Runtime
+
+Handler = Callable[[Any, Runtime], Awaitable[Outcome]]
+
+
+def defaults(rt: Runtime) -> Defaults:
+    from .events import Party
+
+    s = rt.settings
+    return Defaults(
+        office=Party(s.office.name, s.office.phone or None, s.office.email or None),
+        provider=Party(s.provider.name, s.provider.phone or None, s.provider.email or None),
+    )
+
+
+async def client_referred(event: ClientReferred, rt: Runtime) -> Outcome:
+    return Outcome(messages=plan_referral(event, defaults(rt)))
+
+
+HANDLERS: dict[str, Handler] = {
+    "client.referred": client_referred,
+}

@@ -1,0 +1,54 @@
+"""Languages: Babel catalogs and Finnish/Swedish date formats.
+
+Catalogs are the `.po` files under `locale/`; they are compiled in memory when loaded, so there
+is no build step to forget. `pybabel extract/update` keeps them in step with the templates
+(README, "Translations").
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LANGUAGES = ("fi", "sv")
+#: Babel locales: plain `sv` would format dates the Sweden way.
+BABEL_LOCALES = {"fi": "fi", "sv": "sv_FI"}
+_DATETIME_PATTERNS = {"fi": "EEE d.M.yyyy 'klo' H.mm", "sv": "EEE d.M.yyyy 'kl.' H.mm"}
+_DATE_PATTERNS = {"fi": "EEE d.M.yyyy", "sv": "EEE d.M.yyyy"}
+_TIME_PATTERNS = {"fi": "H.mm", "sv": "H.mm"}
+
+
+def load_translations(locale_dir: Path, language: str) -> Translations:
+    po_path = locale_dir / language / "LC_MESSAGES" / "messages.po"
+    with po_path.open("rb") as f:
+        catalog = read_po(f, locale=BABEL_LOCALES[language])
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf, domain="messages")
+
+
+def format_when(value: datetime, language: str, tz: ZoneInfo) -> str:
+    """`to 3.12.2026 klo 9.00` / `tors 3.12.2026 kl. 9.00`, in local time."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime")
+    return format_datetime(value.astimezone(tz), _DATETIME_PATTERNS[language], locale=BABEL_LOCALES[language])
+
+
+def format_day(value: date | datetime, language: str, tz: ZoneInfo | None = None) -> str:
+    if isinstance(value, datetime):
+        if tz is not None:
+            value = value.astimezone(tz)
+        value = value.date()
+    return format_date(value, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
+
+
+def format_time(value: datetime, language: str, tz: ZoneInfo) -> str:
+    return format_datetime(value.astimezone(tz), _TIME_PATTERNS[language], locale=BABEL_LOCALES[language])

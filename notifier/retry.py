@@ -1,0 +1,30 @@
+"""When to try a temporarily failed message again: exponential backoff with full jitter."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+
+def next_attempt_at(
+    attempts: int,
+    created_at: datetime,
+    now: datetime,
+    *,
+    base: float,
+    cap: float,
+    window: float,
+    rand: random.Random | None = None,
+) -> datetime | None:
+    """The time of the next try after `attempts` tries, or None when the retry window is spent.
+
+    Delay is uniform in [d/2, d] with d = min(cap, base * 2**(attempts-1)): jitter spreads a burst
+    of failures (an SMTP outage) so that recovery is not met by a thundering herd.
+    """
+    rand = rand or random.Random()
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    delay = rand.uniform(ceiling / 2, ceiling)
+    at = now + timedelta(seconds=delay)
+    if at > created_at + timedelta(seconds=window):
+        return None
+    return at

@@ -1,0 +1,52 @@
+"""Personal data at rest: sealed with Fernet (MultiFernet for key rotation) before it reaches Redis.
+
+`NOTIFIER_DATA_KEY` holds one or more comma-separated Fernet keys, newest first: new data is
+sealed with the first, and any of them opens old data. Without a key, data is stored as plain
+JSON marked as such (fine for the demo, not for production; `notifier run` generates a key).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+PLAIN_PREFIX = b"plain:"
+
+
+class SealError(RuntimeError):
+    """Sealed data could not be opened: wrong or missing key."""
+
+
+class Sealer:
+    def __init__(self, keys: tuple[str, ...] = ()) -> None:
+        self._fernet = MultiFernet([Fernet(k.encode()) for k in keys]) if keys else None
+
+    @property
+    def encrypts(self) -> bool:
+        return self._fernet is not None
+
+    def seal(self, value: Any) -> bytes:
+        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        if self._fernet is None:
+            return PLAIN_PREFIX + raw
+        return self._fernet.encrypt(raw)
+
+    def open(self, blob: bytes) -> Any:
+        if blob.startswith(PLAIN_PREFIX):
+            return json.loads(blob[len(PLAIN_PREFIX):])
+        if self._fernet is None:
+            raise SealError("data is encrypted but NOTIFIER_DATA_KEY is not set")
+        try:
+            return json.loads(self._fernet.decrypt(blob))
+        except InvalidToken:
+            raise SealError("no key in NOTIFIER_DATA_KEY opens this data") from None
+
+    def rotate(self, blob: bytes) -> bytes:
+        """Re-seal with the newest key (used by `notifier rotate-key`)."""
+        return self.seal(self.open(blob))
+
+
+def generate_key() -> str:
+    return Fernet.generate_key().decode()

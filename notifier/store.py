@@ -1,0 +1,230 @@
+"""The message store: every message's record and status history in Redis.
+
+Layout (prefix `notifier:`):
+  msg:<id>            hash: meta (JSON, no personal data), personal (sealed JSON), status,
+                      reason, attempts, lease_until, lease_token, provider_ref, updated_at
+  msg:<id>:history    list of JSON {status, at, reason}
+  idx:<ref>:<value>   sorted set of message ids by creation time (client, staff, session, …)
+  webhook:<id>        the answer given to a case-system webhook, for idempotent retries
+
+Status moves are compare-and-set in one Lua script, so a final status can never be overwritten,
+whoever writes and in whatever order.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from . import status as st
+from .messages import Message, PlannedMessage, Recipient, StatusChange
+from .sealing import Sealer
+
+PREFIX = "notifier:"
+
+_TRANSITION = """
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return {0, ''} end
+local allowed = false
+for s in string.gmatch(ARGV[2], '[^,]+') do
+  if s == cur then allowed = true end
+end
+if not allowed then return {0, cur} end
+local now_ms = tonumber(ARGV[6])
+if cur == 'sending' then
+  local lease = tonumber(redis.call('HGET', KEYS[1], 'lease_until') or '0')
+  local owner = redis.call('HGET', KEYS[1], 'lease_token') or ''
+  if ARGV[1] == 'sending' then
+    if lease > now_ms then return {0, cur} end
+  elseif ARGV[7] ~= '' and owner ~= ARGV[7] then
+    return {0, cur}
+  end
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[3], 'reason', ARGV[4])
+if ARGV[1] == 'sending' then
+  redis.call('HSET', KEYS[1], 'lease_until', ARGV[5], 'lease_token', ARGV[7])
+  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'provider_ref', ARGV[8]) end
+redis.call('RPUSH', KEYS[2], cjson.encode({status=ARGV[1], at=ARGV[3], reason=ARGV[4]}))
+return {1, cur}
+"""
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def msg_key(message_id: str) -> str:
+    return f"{PREFIX}msg:{message_id}"
+
+
+def history_key(message_id: str) -> str:
+    return f"{PREFIX}msg:{message_id}:history"
+
+
+def index_key(ref: str, value: str) -> str:
+    return f"{PREFIX}idx:{ref}:{value}"
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class Transition:
+    moved: bool
+    previous: str
+
+
+class MessageStore:
+    def __init__(self, redis: Redis, sealer: Sealer) -> None:
+        self.redis = redis
+        self.sealer = sealer
+        self._transition = redis.register_script(_TRANSITION)
+
+    # -- writing new messages ---------------------------------------------------------------
+
+    def stage(self, pipe: Pipeline, message_id: str, planned: PlannedMessage, now: datetime) -> None:
+        """Queue the commands that store a new message into `pipe` (inside the caller's MULTI)."""
+        created = _iso(now)
+        meta = {
+            "id": message_id,
+            "template": planned.template,
+            "channel": planned.channel,
+            "language": planned.recipient.language,
+            "refs": planned.refs,
+            "created_at": created,
+            "send_at": _iso(planned.send_at) if planned.send_at else None,
+        }
+        personal = {"recipient": planned.recipient.to_dict(), "context": planned.context}
+        status = st.PERMANENT_FAILURE if planned.failure else st.CREATED
+        pipe.hset(
+            msg_key(message_id),
+            mapping={
+                "meta": json.dumps(meta, separators=(",", ":")),
+                "personal": self.sealer.seal(personal),
+                "status": status,
+                "reason": planned.failure or "",
+                "attempts": 0,
+                "updated_at": created,
+            },
+        )
+        history = [{"status": st.CREATED, "at": created, "reason": ""}]
+        if planned.failure:
+            history.append({"status": st.PERMANENT_FAILURE, "at": created, "reason": planned.failure})
+        pipe.rpush(history_key(message_id), *(json.dumps(h) for h in history))
+        score = now.timestamp()
+        for ref, value in planned.refs.items():
+            pipe.zadd(index_key(ref, value), {message_id: score})
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get(self, message_id: str) -> Message | None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(msg_key(message_id))
+            pipe.lrange(history_key(message_id), 0, -1)
+            fields, history = await pipe.execute()
+        if not fields:
+            return None
+        return self._decode(fields, history)
+
+    async def get_many(self, ids: Iterable[str]) -> list[Message]:
+        ids = list(ids)
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(msg_key(i))
+                pipe.lrange(history_key(i), 0, -1)
+            raw = await pipe.execute()
+        out = []
+        for fields, history in zip(raw[::2], raw[1::2]):
+            if fields:
+                out.append(self._decode(fields, history))
+        return out
+
+    async def ids_for(self, ref: str, value: str, limit: int = 1000) -> list[str]:
+        return [i.decode() for i in await self.redis.zrange(index_key(ref, value), 0, limit - 1)]
+
+    async def find(self, ref: str, value: str, limit: int = 1000) -> list[Message]:
+        return await self.get_many(await self.ids_for(ref, value, limit))
+
+    async def status_of(self, message_id: str) -> str | None:
+        raw = await self.redis.hget(msg_key(message_id), "status")
+        return raw.decode() if raw else None
+
+    def _decode(self, fields: dict[bytes, bytes], history: list[bytes]) -> Message:
+        meta = json.loads(fields[b"meta"])
+        personal = self.sealer.open(fields[b"personal"]) if fields.get(b"personal") else {}
+        recipient = personal.get("recipient") or {"name": "", "language": meta["language"]}
+        return Message(
+            id=meta["id"],
+            template=meta["template"],
+            channel=meta["channel"],
+            language=meta["language"],
+            status=fields[b"status"].decode(),
+            created_at=datetime.fromisoformat(meta["created_at"]),
+            send_at=datetime.fromisoformat(meta["send_at"]) if meta.get("send_at") else None,
+            recipient=Recipient.from_dict(recipient),
+            context=personal.get("context", {}),
+            refs=meta.get("refs", {}),
+            history=tuple(
+                StatusChange(h["status"], datetime.fromisoformat(h["at"]), h.get("reason", ""))
+                for h in map(json.loads, history)
+            ),
+            attempts=int(fields.get(b"attempts", b"0")),
+            reason=fields.get(b"reason", b"").decode(),
+            provider_ref=fields.get(b"provider_ref", b"").decode(),
+            lease_token=fields.get(b"lease_token", b"").decode(),
+        )
+
+    # -- moving status ----------------------------------------------------------------------
+
+    async def move(
+        self,
+        message_id: str,
+        target: str,
+        reason: str = "",
+        *,
+        now: datetime | None = None,
+        lease_until: datetime | None = None,
+        lease_token: str = "",
+        provider_ref: str = "",
+        pipe: Pipeline | None = None,
+    ) -> Transition | None:
+        """Move a message to `target` if the state machine allows it from its current status.
+
+        Inside a pipeline the script is only queued and None is returned.
+        """
+        now = now or utcnow()
+        args = [
+            target,
+            ",".join(sorted(st.ALLOWED_FROM[target])),
+            _iso(now),
+            reason,
+            str(int(lease_until.timestamp() * 1000)) if lease_until else "",
+            str(int(now.timestamp() * 1000)),
+            lease_token,
+            provider_ref,
+        ]
+        keys = [msg_key(message_id), history_key(message_id)]
+        if pipe is not None:
+            self._transition(keys=keys, args=args, client=pipe)
+            return None
+        moved, previous = await self._transition(keys=keys, args=args)
+        return Transition(bool(moved), previous.decode() if isinstance(previous, bytes) else previous)
+
+    async def erase_personal(self, message_id: str) -> None:
+        """Retention: drop the sealed personal part; ids, status and history stay."""
+        await self.redis.hset(msg_key(message_id), "personal", self.sealer.seal({"erased": True}))
