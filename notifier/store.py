@@ -220,7 +220,7 @@ class MessageStore:
         ]
         keys = [msg_key(message_id), history_key(message_id)]
         if pipe is not None:
-            self._transition(keys=keys, args=args, client=pipe)
+            await self._transition(keys=keys, args=args, client=pipe)
             return None
         moved, previous = await self._transition(keys=keys, args=args)
         return Transition(bool(moved), previous.decode() if isinstance(previous, bytes) else previous)

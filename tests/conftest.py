@@ -70,8 +70,10 @@ class SmtpSink:
     envelopes: list[Any] = field(default_factory=list)
     refuse_with: str | None = None  # e.g. "451 4.3.0 try later" or "550 5.1.1 no such user"
     refuse_times: int = 0
+    sessions: set[int] = field(default_factory=set)
 
     async def handle_DATA(self, server: SMTPServer, session: Any, envelope: Any) -> str:
+        self.sessions.add(id(session))
         if self.refuse_with and self.refuse_times != 0:
             self.refuse_times -= 1
             return self.refuse_with
