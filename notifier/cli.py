@@ -19,7 +19,7 @@ def _settings() -> Settings:
 
 
 def _need_redis(settings: Settings, command: str) -> None:
-    if not settings.redis_url:
+    if not settings.has_redis:
         sys.exit(f"notifier {command}: REDIS_URL is not set (use 'notifier run' for a single machine with embedded Redis)")
 
 
@@ -29,12 +29,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .server import serve
 
     settings = _settings()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     settings, notes = local_settings(settings)
     for note in notes:
         print(note, flush=True)
     embedded = None
-    if not settings.redis_url:
+    if not settings.has_redis:
         embedded = EmbeddedRedis(settings.data_dir)
         settings = settings.with_(redis_url=embedded.start())
         print(f"embedded Redis at {settings.redis_url} (data in {embedded.dir})", flush=True)
@@ -53,7 +53,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     _need_redis(settings, "web")
     if not settings.webhook_secret:
         sys.exit("notifier web: NOTIFIER_WEBHOOK_SECRET is not set")
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, host=args.host, port=args.port, with_worker=False))
     return 0
 
@@ -63,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _need_redis(settings, "worker")
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, with_web=False))
     return 0
 
@@ -72,6 +72,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(args.data_dir)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from .digest import run_by_hand
+    from .planning_staff import parse_week
+
+    settings = _settings()
+    _need_redis(settings, "digest")
+    configure(settings.log_level, settings.log_format)
+    week = None
+    if args.week:
+        week = parse_week(args.week)
+        if week is None:
+            sys.exit(f"notifier digest: --week must be an ISO week such as 2026-W49, not {args.week!r}")
+    return asyncio.run(run_by_hand(settings, week, args.wait))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("worker", help="a worker alone (needs REDIS_URL)")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("digest", help="run the weekly digest now (needs REDIS_URL and a running worker)")
+    p.add_argument("--week", help="ISO week to claim the digests under, e.g. 2026-W49 (default: this week)")
+    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting")
+    p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
     p.add_argument("--data-dir", type=Path, default=None)

@@ -8,9 +8,10 @@ see README "Guarantees").
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Mapping
 
@@ -22,10 +23,15 @@ from . import status as st
 from .compose import CannotCompose, Composer
 from .config import Settings
 from .queue import add_job, deliver_job_id
+from .ratelimit import RateLimiter
 from .retry import next_attempt_at
 from .store import MessageStore, utcnow
 
 log = logging.getLogger("notifier.delivery")
+
+#: Counter of sends taken over from a worker that died mid-send: the only sends that can be
+#: handed to a channel twice (see README "Guarantees").
+TAKEOVERS = "notifier:stats:takeovers"
 
 
 @dataclass
@@ -35,24 +41,45 @@ class Deliverer:
     store: MessageStore
     composer: Composer
     channels: Mapping[str, Channel]
+    limiter: RateLimiter | None = None
 
     async def deliver(self, message_id: str) -> str:
         """Try to send `message_id` once; returns the status it ended in (or why it was skipped)."""
-        now = utcnow()
         token = secrets.token_hex(8)
-        claim = await self.store.move(
-            message_id, st.SENDING, now=now,
-            lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
-        )
-        if claim is None or not claim.moved:
-            log.debug("message %s not claimable (status %s)", message_id, claim.previous if claim else "?")
-            return f"skipped:{claim.previous if claim else ''}"
+        if self.limiter is None or not self.limiter.rates:
+            # No rates to keep: claim and read in one round trip (`MessageStore.claim`).
+            now = utcnow()
+            claim, claimed = await self.store.claim(
+                message_id, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
+            )
+            if claimed is None:
+                log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
+                return f"skipped:{claim.previous or 'missing'}"
+            message = claimed
+        else:
+            # With rates, the message's channel decides the slot, and the slot comes before the
+            # claim (a deferred send must stay claimable): read, reserve, then claim.
+            message = await self.store.get(message_id)
+            if message is None or message.status not in st.ALLOWED_FROM[st.SENDING]:
+                return f"skipped:{message.status if message else 'missing'}"
+            slot = await self.limiter.reserve(message.channel)
+            if not slot.reserved:
+                return await self._defer(message_id, slot.wait_seconds)
+            if slot.wait_seconds:
+                await asyncio.sleep(slot.wait_seconds)
+            now = utcnow()
+            moved = await self.store.move(
+                message_id, st.SENDING, now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
+            )
+            if moved is None or not moved.moved:
+                log.debug("message %s not claimable (status %s)", message_id, moved.previous if moved else "?")
+                return f"skipped:{moved.previous if moved else ''}"
+            claim = moved
+            message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
         if claim.previous == st.SENDING:
             log.warning("message %s taken over from a worker whose lease ran out", message_id)
-            await self.redis.incr("notifier:stats:takeovers")
-
-        message = await self.store.get(message_id)
-        assert message is not None
+            await self.redis.incr(TAKEOVERS)
         channel = self.channels.get(message.channel)
         try:
             if channel is None:
@@ -90,11 +117,20 @@ class Deliverer:
             return st.TECHNICAL_FAILURE
         # The status change and the retry job are written together: a retry is never lost.
         async with self.redis.pipeline(transaction=True) as pipe:
-            await self.store.move(message_id, st.TEMPORARY_FAILURE, reason, now=now, lease_token=token, pipe=pipe)
+            await self.store.move(message_id, st.TEMPORARY_FAILURE, reason, now=now, lease_token=token, pipe=pipe, next_due=retry_at)
             add_job(pipe, "deliver", message_id, job_id=deliver_job_id(message_id, attempts), now=now, run_at=retry_at)
             await pipe.execute()
         log.info("message %s temporary-failure (%s), retry at %s", message_id, reason, retry_at.isoformat())
         return st.TEMPORARY_FAILURE
+
+    async def _defer(self, message_id: str, wait: float) -> str:
+        """The channel's rate is used up for a while: try again when its slot comes."""
+        now = utcnow()
+        at = now + timedelta(seconds=wait)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            add_job(pipe, "deliver", message_id, job_id=f"deliver:{message_id}:rate:{int(at.timestamp() * 1000)}", now=now, run_at=at)
+            await pipe.execute()
+        return "deferred"
 
     @staticmethod
     def _log(message, status: str, reason: str) -> None:

@@ -11,6 +11,8 @@ import asyncio
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -72,7 +74,72 @@ async def referrals(demo: Demo) -> None:
                                              "office": OFFICE, "provider": PROVIDER})
 
 
-SCENES: list[Scene] = [referrals]
+async def kickoff(demo: Demo) -> None:
+    """A kickoff info session five days ahead: invitations (e-mail with a calendar entry, or SMS),
+    then attendance with two absentees, who get the no-show SMS at once, and the call-prompt
+    e-mail to the session's staff member; one call's outcome is recorded through the API."""
+    tz = demo.settings.timezone
+    day = datetime.now(tz).date() + timedelta(days=5)
+    starts = datetime.combine(day, clock_time(9), tzinfo=tz)
+    session_id = f"S-{day:%Y-%m-%d}-TKU"
+    invitees = [
+        {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
+         "email": "matti.meikalainen@example.fi", "phone": "040 1234567"},
+        {"id": "C-2001", "first_name": "Sven", "last_name": "Åström", "language": "sv",
+         "email": "sven.astrom@example.fi", "phone": "+358 50 765 4321"},
+        {"id": "C-1003", "first_name": "Pekka", "last_name": "Puhelin", "language": "fi", "phone": "050 111 2222"},
+        {"id": "C-1002", "first_name": "Anna-Liisa", "last_name": "Virtanen", "language": "fi",
+         "email": "anna-liisa.virtanen@example.fi"},
+    ]
+    session = {
+        "id": session_id, "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "site": "turku",
+        "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100", "city": "Turku"},
+        "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@example.fi", "language": "fi"},
+    }
+    await demo.event("kickoff.scheduled", {"session": session, "invitees": invitees})
+    ids = await demo.event("kickoff.attendance", {"session_id": session_id, "attended": ["C-1002", "C-1003"],
+                                                  "next_session": {"starts_at": (starts + timedelta(days=7)).isoformat()}})
+    for m in await demo.runtime.store.get_many(ids):
+        if m.template == "kickoff-no-show":
+            demo.notes.append(f"No-show SMS ({m.language}): {demo.settings.outbox_dir / 'sms' / f'{m.id}.json'}")
+    listing = await demo.api("GET", f"/api/call-prompts?session_id={session_id}")
+    prompts = listing["call_prompts"]
+    first = prompts[0]
+    await demo.api("POST", f"/api/call-prompts/{first['id']}/outcome",
+                   {"outcome": "rescheduled", "note": "Comes to the next session."})
+    demo.notes.append(
+        f"Kickoff {session_id}: {len(prompts)} call prompts (GET /api/call-prompts?session_id={session_id}); "
+        f"outcome 'rescheduled' recorded for {first['client_id']}. Script for them:\n    "
+        + first["script"].replace("\n", "\n    ")
+    )
+
+
+async def letters(demo: Demo) -> None:
+    """Clients with neither e-mail nor phone, only a postal address: the referral info letter as a
+    PDF in the outbox, for manual printing and posting (with NOTIFIER_LETTER_BACKEND=suomifi and a
+    personal identity code it would go through Suomi.fi Messages instead)."""
+    clients = [
+        {"id": "C-1004", "first_name": "Šárka", "last_name": "Žižková", "language": "fi",
+         "address": {"street": "Yliopistonkatu 1 A 2", "postal_code": "20100", "city": "Turku"}},
+        {"id": "C-2002", "first_name": "Åsa", "last_name": "Öberg", "language": "sv",
+         "address": {"street": "Slottsgatan 3", "postal_code": "20100", "city": "Åbo"}},
+    ]
+    for client in clients:
+        [message_id] = await demo.event("client.referred", {"client": client, "referred_at": "2026-11-30T09:00:00+02:00",
+                                                            "office": OFFICE, "provider": PROVIDER})
+        demo.notes.append(f"Letter to post ({client['language']}): {demo.settings.outbox_dir / 'letter' / (message_id + '.pdf')}")
+
+
+async def staff_communication(demo: Demo) -> None:
+    """Staff in Turku and Salo (fi, sv), two practice changes, the weekly digest, an
+    acknowledgement and an announcement to Salo (see `demo_staff.py`)."""
+    from .demo_staff import staff_scene
+
+    await staff_scene(demo)
+
+
+SCENES: list[Scene] = [referrals, letters, kickoff, staff_communication]
 
 
 async def _wait_dispatched(demo: Demo, timeout: float) -> list[Any]:

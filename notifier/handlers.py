@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from .events import ClientReferred
+from .handlers_kickoff import kickoff_attendance, kickoff_cancelled, kickoff_scheduled
 from .intake import Outcome
 from .planning import Defaults, plan_referral
 from .runtime import Runtime
@@ -23,6 +24,7 @@ def defaults(rt: Runtime) -> Defaults:
     return Defaults(
         office=Party(s.office.name, s.office.phone or None, s.office.email or None),
         provider=Party(s.provider.name, s.provider.phone or None, s.provider.email or None),
+        suomifi=s.letter_backend == "suomifi",
     )
 
 
@@ -32,4 +34,7 @@ async def client_referred(event: ClientReferred, rt: Runtime) -> Outcome:
 
 HANDLERS: dict[str, Handler] = {
     "client.referred": client_referred,
+    "kickoff.scheduled": kickoff_scheduled,
+    "kickoff.attendance": kickoff_attendance,
+    "kickoff.cancelled": kickoff_cancelled,
 }

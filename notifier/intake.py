@@ -7,10 +7,11 @@ An idempotency key (the webhook-id) makes a repeat of the same request return th
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
@@ -20,7 +21,8 @@ from .queue import add_job, deliver_job_id
 from .store import PREFIX, MessageStore, new_id, utcnow
 
 #: Extra writes that belong in the same transaction, given the new message ids in plan order.
-Stager = Callable[[Pipeline, list[str]], None]
+#: May be async (to queue scripts such as `MessageStore.move(..., pipe=pipe)`).
+Stager = Callable[[Pipeline, list[str]], "None | Awaitable[None]"]
 
 
 @dataclass
@@ -71,11 +73,21 @@ async def commit(
                 if idem_key and await pipe.get(idem_key) is not None:
                     await pipe.reset()
                     continue
+                if outcome.watch:
+                    # The first decision read the watched state before the WATCH, so a change
+                    # made in between would go unnoticed: decide again under the WATCH, after
+                    # which any change makes EXEC fail and the request is decided afresh.
+                    outcome = await decide()
+                    if not set(outcome.watch) <= set(watched):
+                        await pipe.reset()
+                        continue
             pipe.multi()
             now = utcnow()
             ids = stage_messages(pipe, store, outcome.messages, now)
             if outcome.stage is not None:
-                outcome.stage(pipe, ids)
+                staged = outcome.stage(pipe, ids)
+                if inspect.isawaitable(staged):
+                    await staged
             answer = {"messages": ids, **outcome.answer}
             if idem_key:
                 pipe.set(idem_key, json.dumps(answer), ex=idem_ttl)

@@ -42,4 +42,8 @@ def local_settings(settings: Settings) -> tuple[Settings, list[str]]:
         path = d / "data-key"
         changes["data_keys"] = (_read_or_create(path, generate_key),)
         notes.append(f"data encryption key (NOTIFIER_DATA_KEY) is in {path}")
+    if not settings.signing_secrets:
+        path = d / "signing-secret"
+        changes["signing_secrets"] = (_read_or_create(path, lambda: secrets.token_urlsafe(32)),)
+        notes.append(f"link signing secret (NOTIFIER_SIGNING_SECRET) is in {path}")
     return settings.with_(**changes), notes

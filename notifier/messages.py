@@ -9,7 +9,8 @@ from typing import Any
 # Channels a message can go out on. NO_CHANNEL marks a message planned as a permanent failure.
 EMAIL = "email"
 SMS = "sms"
-LETTER = "letter"
+LETTER = "letter"  # a PDF letter in the outbox, for manual printing and posting
+SUOMIFI = "suomifi"  # a letter through Suomi.fi Messages: electronic, or printed and posted by Posti
 NO_CHANNEL = "none"
 
 
@@ -22,13 +23,14 @@ class Recipient:
     email: str | None = None
     phone: str | None = None  # E.164 once planning has normalised it
     address: dict[str, str] | None = None
+    personal_id: str | None = None  # henkilötunnus, for Suomi.fi Messages
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Recipient":
-        return cls(**{k: d.get(k) for k in ("name", "language", "email", "phone", "address")})
+        return cls(**{k: d.get(k) for k in ("name", "language", "email", "phone", "address", "personal_id")})
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,27 @@ class EmailContent:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class LetterContent:
+    """A template's content as a letter: its subject as the title, its text in paragraphs."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    language: str
+
+
 class Renderer:
     def __init__(self, template_dir: Path, locale_dir: Path, tz: ZoneInfo) -> None:
         self.tz = tz
         self.template_dir = template_dir
         self._envs = {lang: self._make_env(lang, template_dir, locale_dir) for lang in LANGUAGES}
+        # Letters reuse the e-mail templates under the letter layout (`templates/letter/email.txt`
+        # comes before the e-mail one); an overlay shares the filters and catalogs.
+        self._letter_envs = {
+            lang: env.overlay(loader=jinja2.FileSystemLoader(
+                [template_dir / lang, template_dir / "letter", template_dir / "shared"]))
+            for lang, env in self._envs.items()
+        }
 
     def _make_env(self, language: str, template_dir: Path, locale_dir: Path) -> jinja2.Environment:
         env = jinja2.Environment(
@@ -81,6 +97,18 @@ class Renderer:
             html_template = env.get_template("email.html")
         html = html_template.render({**context, "subject": subject, "paragraphs": paragraphs(text)})
         return EmailContent(subject=subject, text=text, html=html, language=language)
+
+    def letter(self, template: str, language: str, context: dict[str, Any]) -> LetterContent:
+        """`<template>.txt`, written once for e-mail, as a letter: the same greeting, body and
+        signature, without the e-mail footer; the subject becomes the title."""
+        module = self._letter_envs[language].get_template(f"{template}.txt").make_module(context)
+        title = " ".join(str(getattr(module, "subject", "")).split())
+        return LetterContent(title=title, paragraphs=tuple(paragraphs(str(module))), language=language)
+
+    def letter_labels(self, language: str) -> dict[str, str]:
+        """The words on a letter besides its text (`templates/letter/letter-labels.txt`)."""
+        module = self._letter_envs[language].get_template("letter-labels.txt").make_module({})
+        return {k: str(getattr(module, k)) for k in ("date", "reference", "page", "phone", "filename")}
 
     def text(self, template: str, language: str, context: dict[str, Any]) -> str:
         """A plain-text message such as an SMS: whitespace-trimmed, nothing else rewritten."""

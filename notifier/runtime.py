@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from redis.asyncio import Redis
 
 from channels.base import Channel
 from channels.email import OutboxEmail, SmtpEmail
+from channels.letter import OutboxLetter, PostiMessaging, SuomiFiClient, SuomiFiLetter
+from channels.sms import GatewayApiSms, OutboxSms
 
 from .config import LOCALE_DIR, TEMPLATE_DIR, Settings
-from .messages import EMAIL
+from .messages import EMAIL, LETTER, SMS, SUOMIFI
+from .redis_conn import redis_client
 from .render import Renderer
 from .sealing import Sealer
 from .store import MessageStore
@@ -26,9 +30,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, redis: Redis | None = None) -> "Runtime":
         if redis is None:
-            if not settings.redis_url:
-                raise RuntimeError("REDIS_URL is not set")
-            redis = Redis.from_url(settings.redis_url, health_check_interval=10, socket_keepalive=True)
+            redis = redis_client(settings)
         store = MessageStore(redis, Sealer(settings.data_keys))
         return cls(settings, redis, store, Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone))
 
@@ -44,4 +46,33 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         )
     else:
         channels[EMAIL] = OutboxEmail(settings.outbox_dir / "email")
+    if settings.sms_backend == "gatewayapi":
+        channels[SMS] = GatewayApiSms(
+            settings.sms_url, settings.sms_token or "",
+            callback_url=sms_callback_url(settings), timeout=settings.send_timeout_seconds,
+        )
+    else:
+        channels[SMS] = OutboxSms(settings.outbox_dir / "sms")
+    channels.update(build_letter_channels(settings))
     return channels
+
+
+def build_letter_channels(settings: Settings) -> dict[str, Channel]:
+    """The outbox always (letters for manual posting); Suomi.fi when NOTIFIER_LETTER_BACKEND=suomifi."""
+    channels: dict[str, Channel] = {LETTER: OutboxLetter(settings.outbox_dir / "letter")}
+    if settings.letter_backend == "suomifi":
+        s = settings
+        posti = None
+        if s.suomifi_posti_username and s.suomifi_posti_password and s.suomifi_posti_email:
+            posti = PostiMessaging(s.suomifi_posti_username, s.suomifi_posti_password, s.suomifi_posti_email)
+        client = SuomiFiClient(s.suomifi_url, s.suomifi_username or "", s.suomifi_password or "",
+                               timeout=s.send_timeout_seconds)
+        channels[SUOMIFI] = SuomiFiLetter(client, s.suomifi_service_id or "", posti)
+    return channels
+
+
+def sms_callback_url(settings: Settings) -> str | None:
+    """Where the SMS gateway posts delivery reports; the secret token makes them ours."""
+    if not settings.sms_callback_token:
+        return None
+    return f"{settings.public_url}/webhooks/sms-status?{urlencode({'token': settings.sms_callback_token})}"

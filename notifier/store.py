@@ -5,7 +5,11 @@ Layout (prefix `notifier:`):
                       reason, attempts, lease_until, lease_token, provider_ref, updated_at
   msg:<id>:history    list of JSON {status, at, reason}
   idx:<ref>:<value>   sorted set of message ids by creation time (client, staff, session, …)
-  webhook:<id>        the answer given to a case-system webhook, for idempotent retries
+  active              sorted set: unsettled messages by the time after which they count as
+                      stuck (the sweeper re-queues those; see `sweeper.py`)
+  settled             sorted set: messages in `sent` or a final status, by when they got there
+                      (retention erases their personal part after NOTIFIER_RETENTION_DAYS)
+  idem:webhook:<id>   the answer given to a case-system webhook, for idempotent retries
 
 Status moves are compare-and-set in one Lua script, so a final status can never be overwritten,
 whoever writes and in whatever order.
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+import logging
+
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -27,6 +33,7 @@ from .messages import Message, PlannedMessage, Recipient, StatusChange
 from .sealing import Sealer
 
 PREFIX = "notifier:"
+log = logging.getLogger("notifier.store")
 
 _TRANSITION = """
 local cur = redis.call('HGET', KEYS[1], 'status')
@@ -53,8 +60,19 @@ if ARGV[1] == 'sending' then
 end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'provider_ref', ARGV[8]) end
 redis.call('RPUSH', KEYS[2], cjson.encode({status=ARGV[1], at=ARGV[3], reason=ARGV[4]}))
+if ARGV[9] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[10])
+  redis.call('ZADD', KEYS[4], now_ms, ARGV[10])
+else
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[9]), ARGV[10])
+end
 return {1, cur}
 """
+
+#: The worker's claim: the same compare-and-set, answering with the record as it is after the
+#: move, so that reading a message and claiming it for sending take one round trip, not two.
+_CLAIM = _TRANSITION.replace("return {1, cur}\n", "return {1, cur, redis.call('HGETALL', KEYS[1])}\n")
+assert _CLAIM != _TRANSITION
 
 
 def utcnow() -> datetime:
@@ -77,6 +95,14 @@ def index_key(ref: str, value: str) -> str:
     return f"{PREFIX}idx:{ref}:{value}"
 
 
+ACTIVE = f"{PREFIX}active"
+SETTLED = f"{PREFIX}settled"
+#: A message not settled this long after it was due is "stuck" and swept back onto the queue.
+STUCK_AFTER_SECONDS = 120
+#: Statuses after which a message needs no more work from us.
+SETTLED_STATUSES = st.FINAL | {st.SENT}
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
 
@@ -92,6 +118,7 @@ class MessageStore:
         self.redis = redis
         self.sealer = sealer
         self._transition = redis.register_script(_TRANSITION)
+        self._claim = redis.register_script(_CLAIM)
 
     # -- writing new messages ---------------------------------------------------------------
 
@@ -127,6 +154,11 @@ class MessageStore:
         score = now.timestamp()
         for ref, value in planned.refs.items():
             pipe.zadd(index_key(ref, value), {message_id: score})
+        due = planned.send_at or now
+        if planned.failure:
+            pipe.zadd(SETTLED, {message_id: int(now.timestamp() * 1000)})
+        else:
+            pipe.zadd(ACTIVE, {message_id: int((due.timestamp() + STUCK_AFTER_SECONDS) * 1000)})
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -202,29 +234,76 @@ class MessageStore:
         lease_token: str = "",
         provider_ref: str = "",
         pipe: Pipeline | None = None,
+        next_due: datetime | None = None,
     ) -> Transition | None:
         """Move a message to `target` if the state machine allows it from its current status.
 
-        Inside a pipeline the script is only queued and None is returned.
+        `next_due` is when the message should next be worked on (a retry time); the sweeper
+        treats it as stuck some time after that. Inside a pipeline the script is only queued
+        and None is returned.
         """
-        now = now or utcnow()
-        args = [
-            target,
-            ",".join(sorted(st.ALLOWED_FROM[target])),
-            _iso(now),
-            reason,
-            str(int(lease_until.timestamp() * 1000)) if lease_until else "",
-            str(int(now.timestamp() * 1000)),
-            lease_token,
-            provider_ref,
-        ]
-        keys = [msg_key(message_id), history_key(message_id)]
+        keys, args = _transition_call(message_id, target, reason, now or utcnow(), lease_until, lease_token,
+                                      provider_ref, next_due)
         if pipe is not None:
             await self._transition(keys=keys, args=args, client=pipe)
             return None
         moved, previous = await self._transition(keys=keys, args=args)
-        return Transition(bool(moved), previous.decode() if isinstance(previous, bytes) else previous)
+        result = Transition(bool(moved), previous.decode() if isinstance(previous, bytes) else previous)
+        if result.moved:
+            _log_move(message_id, result.previous, target, reason)
+        return result
+
+    async def claim(
+        self, message_id: str, *, lease_until: datetime, lease_token: str, now: datetime | None = None,
+    ) -> tuple[Transition, Message | None]:
+        """`move(message_id, "sending", ...)` that also reads the message, in one round trip.
+
+        The message (without its history) comes back only when the claim moved it: as it is
+        after the move, in `sending` with its attempts counted.
+        """
+        keys, args = _transition_call(message_id, st.SENDING, "", now or utcnow(), lease_until, lease_token, "", None)
+        raw = await self._claim(keys=keys, args=args)
+        previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
+        result = Transition(bool(raw[0]), previous)
+        if not result.moved:
+            return result, None
+        _log_move(message_id, result.previous, st.SENDING, "")
+        flat = raw[2]
+        return result, self._decode(dict(zip(flat[::2], flat[1::2])), [])
 
     async def erase_personal(self, message_id: str) -> None:
         """Retention: drop the sealed personal part; ids, status and history stay."""
         await self.redis.hset(msg_key(message_id), "personal", self.sealer.seal({"erased": True}))
+
+
+def _transition_call(
+    message_id: str, target: str, reason: str, now: datetime, lease_until: datetime | None, lease_token: str,
+    provider_ref: str, next_due: datetime | None,
+) -> tuple[list[str], list[str]]:
+    """KEYS and ARGV of the transition script (and of the claim, which is the same move)."""
+    if target in SETTLED_STATUSES:
+        active_score = ""
+    else:
+        due = next_due or lease_until or now
+        active_score = str(int((due.timestamp() + STUCK_AFTER_SECONDS) * 1000))
+    args = [
+        target,
+        ",".join(sorted(st.ALLOWED_FROM[target])),
+        _iso(now),
+        reason,
+        str(int(lease_until.timestamp() * 1000)) if lease_until else "",
+        str(int(now.timestamp() * 1000)),
+        lease_token,
+        provider_ref,
+        active_score,
+        message_id,
+    ]
+    return [msg_key(message_id), history_key(message_id), ACTIVE, SETTLED], args
+
+
+def _log_move(message_id: str, previous: str, target: str, reason: str) -> None:
+    log.info(
+        "message %s %s -> %s%s", message_id, previous, target, f" ({reason})" if reason else "",
+        extra={"event": "message.status", "message_id": message_id, "status": target,
+               "previous": previous, "reason": reason},
+    )

@@ -10,20 +10,48 @@ import asyncio
 import logging
 from typing import Any
 
-from arq import Worker
-from arq.connections import RedisSettings
+from arq import Worker, cron
 
+from .claiming import BatchClaimWorker
 from .compose import Composer
 from .config import Settings
 from .delivery import Deliverer
+from .digest import digest_cron_jobs, digest_functions
+from .letters import poll_suomifi_events
+from .messages import EMAIL, SMS
 from .queue import QUEUE_NAME
+from .redis_conn import arq_redis_settings
+from .ratelimit import RateLimiter
+from .sweeper import erase_expired, sweep
 from .runtime import Runtime, build_channels
 
 log = logging.getLogger("notifier.worker")
 
+#: Longest a send waits in-process for its channel's rate slot before it is deferred instead.
+MAX_RATE_WAIT = 5.0
+
 
 async def deliver(ctx: dict[str, Any], message_id: str) -> str:
     return await ctx["deliverer"].deliver(message_id)
+
+
+async def sweep_stuck(ctx: dict[str, Any]) -> int:
+    return await sweep(ctx["runtime"].redis)
+
+
+async def erase_expired_personal_data(ctx: dict[str, Any]) -> int:
+    runtime = ctx["runtime"]
+    return await erase_expired(runtime.store, runtime.settings.retention_days)
+
+
+async def poll_suomifi(ctx: dict[str, Any]) -> int:
+    """Scheduled: read Suomi.fi Messages' status events and move letters on (`letters.py`)."""
+    channel = ctx["channels"].get("suomifi")
+    if channel is None:
+        return 0
+    rt = ctx["runtime"]
+    result = await poll_suomifi_events(channel.client, rt.store, rt.redis, service_id=rt.settings.suomifi_service_id)
+    return result.moved
 
 
 def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool = False) -> Worker:
@@ -34,19 +62,29 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             await channel.start()
         ctx["runtime"] = runtime
         ctx["channels"] = channels
-        ctx["deliverer"] = Deliverer(settings, runtime.redis, runtime.store, Composer(settings, runtime.renderer), channels)
+        limiter = RateLimiter(runtime.redis, {EMAIL: settings.email_rate, SMS: settings.sms_rate}, max_wait=MAX_RATE_WAIT)
+        ctx["deliverer"] = Deliverer(
+            settings, runtime.redis, runtime.store, Composer(settings, runtime.renderer), channels, limiter
+        )
         log.info("worker started (email=%s)", settings.email_backend)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         for channel in ctx.get("channels", {}).values():
             await channel.close()
 
-    assert settings.redis_url
-    redis_settings = RedisSettings.from_dsn(settings.redis_url)
-    redis_settings.conn_retries = 30
-    redis_settings.conn_retry_delay = 1
-    return Worker(
-        functions=[deliver],
+    redis_settings = arq_redis_settings(settings)
+    return BatchClaimWorker(
+        functions=[deliver, *digest_functions()],
+        cron_jobs=[
+            # arq's cron is not unique across workers; both jobs are safe to run twice.
+            # Their timeouts stay below the send job's: arq takes the longest timeout of all
+            # functions as the time after which a dead worker's jobs are re-run.
+            cron(sweep_stuck, second={0}, run_at_startup=True, unique=True, timeout=10),
+            cron(erase_expired_personal_data, minute={15}, second={0}, unique=True, timeout=10),
+            *([cron(poll_suomifi, second={30}, unique=True, timeout=25)]
+              if settings.letter_backend == "suomifi" and settings.suomifi_poll_events else []),
+            *digest_cron_jobs(settings),  # the weekly digest; exactly once per person by its own claims
+        ],
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings,
         on_startup=startup,
@@ -55,7 +93,8 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         burst=burst,
         max_jobs=settings.worker_max_jobs,
         poll_delay=settings.worker_poll_delay,
-        job_timeout=settings.send_timeout_seconds + 10,
+        # A send may wait up to MAX_RATE_WAIT for its rate slot, then take send_timeout.
+        job_timeout=settings.send_timeout_seconds + MAX_RATE_WAIT + 5,
         keep_result=0,
         max_tries=1000,  # our own retry policy decides; arq only re-runs jobs of dead workers
         timezone=settings.timezone,  # type: ignore[arg-type]

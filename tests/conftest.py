@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from notifier.casesystem import CaseSystem
 from notifier.config import Settings
+from notifier.redis_conn import redis_client
 from notifier.redis_server import EmbeddedRedis, free_port
 from notifier.runtime import Runtime
 from notifier.sealing import generate_key
@@ -143,7 +144,7 @@ async def start_service(settings: Settings) -> AsyncIterator[ServiceFactory]:
 
     async def start(worker: bool = True, **changes: Any) -> Service:
         s = settings.with_(**changes)
-        redis = Redis.from_url(s.redis_url)
+        redis = redis_client(s)
         runtime = Runtime.create(s, redis=redis)
         server = TestServer(create_app(s, runtime), host="127.0.0.1", port=free_port())
         await server.start_server()
@@ -179,3 +180,16 @@ def referral(client_id: str = "C-1001", language: str = "fi", **client: Any) -> 
         "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
+
+
+@pytest.fixture
+async def start_service_once(start_service: ServiceFactory) -> AsyncIterator[ServiceFactory]:
+    """For property-based tests: one service (no worker) shared by every generated example."""
+    holder: dict[str, Service] = {}
+
+    async def get() -> Service:
+        if "svc" not in holder:
+            holder["svc"] = await start_service(worker=False)
+        return holder["svc"]
+
+    yield get

@@ -10,7 +10,7 @@ from standardwebhooks.webhooks import Webhook
 
 from ..config import Settings
 from ..runtime import Runtime
-from . import api, webhooks
+from . import api, call_prompts, sms_status, staff, webhooks
 from .keys import RUNTIME, WEBHOOK
 from .problems import Problem, problem
 
@@ -56,4 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app.router.add_post("/webhooks/case-events", webhooks.case_events)
     app.router.add_get("/api/messages/{id}", api.get_message)
     app.router.add_get("/api/messages", api.list_messages)
+    call_prompts.add_routes(app)
+    sms_status.add_routes(app)
+    staff.add_routes(app)
     return app

@@ -29,6 +29,21 @@ def mask_phone(number: str | None) -> str | None:
     return number[:4] + "*" * max(len(number) - 6, 0) + number[-2:]
 
 
+def mask_address(address: dict[str, str] | None) -> str | None:
+    """`20*** FI`: that there is an address, and roughly where; not whose."""
+    if not address:
+        return None
+    code = str(address.get("postal_code") or "")
+    return f"{code[:2]}{'*' * max(len(code) - 2, 0)} {address.get('country') or 'FI'}".strip()
+
+
+def mask_personal_id(personal_id: str | None) -> str | None:
+    """`**********T`: only that a personal identity code is on record."""
+    if not personal_id:
+        return None
+    return "*" * (len(personal_id) - 1) + personal_id[-1:]
+
+
 def message_view(m: Message, tz: ZoneInfo) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -41,6 +56,8 @@ def message_view(m: Message, tz: ZoneInfo) -> dict[str, Any]:
         "send_at": local(m.send_at, tz),
         "attempts": m.attempts,
         **{f"{ref}_id": value for ref, value in m.refs.items()},
-        "recipient": {"email": mask_email(m.recipient.email), "phone": mask_phone(m.recipient.phone)},
+        "recipient": {"email": mask_email(m.recipient.email), "phone": mask_phone(m.recipient.phone),
+                      "address": mask_address(m.recipient.address),
+                      "personal_id": mask_personal_id(m.recipient.personal_id)},
         "history": [{"status": h.status, "at": local(h.at, tz), "reason": h.reason or None} for h in m.history],
     }

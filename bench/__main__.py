@@ -1,0 +1,220 @@
+"""`python -m bench`: the service against its physical ceiling, on this machine (issue 8).
+
+Starts Redis, the SMTP sink, the SMS gateway stand-in, `notifier web` and `--workers N`
+`notifier worker` processes; runs the referral burst, the no-show burst and the digest fan-out,
+each with its ceiling measured in the same run; prints a table and writes
+`bench/results/<date>.json` (`<date>-quick.json` with `--quick`). See `bench/README.md`.
+
+Nothing here asserts on time: targets are reported as met or missed. The exit status is non-zero
+only when the service lost messages, a process died, or a scenario broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import aiohttp
+
+from notifier.config import Settings
+
+from . import scenarios
+from .rig import REPO, Rig
+
+FULL = {"referrals": 5000, "absentees": 500, "staff": 10_000}
+TARGETS = {
+    "referral_fraction": 0.80,  # of the one-connection ceiling
+    "referral_answer_p99_ms": 50.0,
+    "no_show_max_s": 2.0,
+    "digest_seconds": 60.0,  # for 10,000
+    "worker_rss_mb": 150.0,
+}
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import psutil
+
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
+
+
+async def run_scenarios(rig: Rig, args: argparse.Namespace, sizes: dict[str, int]) -> dict[str, Any]:
+    settings = Settings.from_env(rig.env)
+    results: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as http:
+        ctx = scenarios.Context(rig, settings, http, args.connections)
+        plan: list[tuple[str, Callable[[], Awaitable[dict[str, Any]]]]] = [
+            ("referral_burst", lambda: scenarios.referral_burst(ctx, sizes["referrals"])),
+            ("no_show_burst", lambda: scenarios.no_show_burst(ctx, sizes["absentees"])),
+            ("digest_fanout", lambda: scenarios.digest_fanout(ctx, sizes["staff"])),
+        ]
+        for name, run in plan:
+            if args.only and name not in args.only:
+                continue
+            print(f"-- {name} ...", flush=True)
+            cpu_before = rig.sampler.cpu_seconds()
+            began = time.monotonic()
+            try:
+                result = await run()
+            except scenarios.Skipped as exc:
+                result = {"skipped": str(exc)}
+            except scenarios.Stalled as exc:
+                result = {"error": f"stalled: {exc}"}
+            rig.check_alive()
+            cpu_after = rig.sampler.cpu_seconds()
+            result["wall_seconds"] = round(time.monotonic() - began, 1)
+            if "skipped" not in result:
+                result["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 1) for k in cpu_after}
+            results[name] = result
+            print(f"   {json.dumps(result)}", flush=True)
+    return results
+
+
+def judge(results: dict[str, Any], memory: dict[str, float], scale: float) -> list[dict[str, Any]]:
+    """Each target with the measured value and whether it is met (None when not measured)."""
+    r, n, d = results.get("referral_burst", {}), results.get("no_show_burst", {}), results.get("digest_fanout", {})
+    rows = [
+        ("referral: end-to-end / one-connection ceiling", f">= {TARGETS['referral_fraction']:.0%}",
+         r.get("fraction_of_one_connection_ceiling"), lambda v: v >= TARGETS["referral_fraction"], lambda v: f"{v:.0%}"),
+        ("referral: webhook answer p99", f"<= {TARGETS['referral_answer_p99_ms']:.0f} ms",
+         (r.get("answer_latency_ms") or {}).get("p99"), lambda v: v <= TARGETS["referral_answer_p99_ms"], lambda v: f"{v} ms"),
+        ("no-show: last SMS after the answer (p100)", f"<= {TARGETS['no_show_max_s']:.0f} s",
+         (n.get("sms_after_answer_s") or {}).get("max"), lambda v: v <= TARGETS["no_show_max_s"], lambda v: f"{v:.3f} s"),
+        (f"digest: last of {d.get('staff', '?')} digests", f"<= {TARGETS['digest_seconds'] * scale:.0f} s",
+         d.get("last_digest_seconds"), lambda v: v <= TARGETS["digest_seconds"] * scale, lambda v: f"{v:.1f} s"),
+        ("memory: peak RSS of the largest worker", f"<= {TARGETS['worker_rss_mb']:.0f} MB",
+         max((v for k, v in memory.items() if k.startswith("worker-")), default=None),
+         lambda v: v <= TARGETS["worker_rss_mb"], lambda v: f"{v:.0f} MB"),
+    ]
+    out = []
+    for name, target, value, ok, fmt in rows:
+        out.append({"target": name, "wanted": target, "measured": fmt(value) if value is not None else "n/a",
+                    "met": ok(value) if value is not None else None})
+    return out
+
+
+def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict[str, Any]]) -> str:
+    lines: list[str] = []
+
+    def row(*cells: str) -> None:
+        lines.append("| " + " | ".join(cells) + " |")
+
+    row("scenario", "measured", "ceiling: 1 connection", "ceiling: K connections")
+    row("---", "---", "---", "---")
+    r = results.get("referral_burst")
+    if r and "skipped" not in r and "error" not in r:
+        lat = r["answer_latency_ms"]
+        row(f"referral burst ({r['webhooks']} webhooks, {r['in_flight']} in flight)",
+            f"{r['end_to_end_per_second']}/s end to end ({r['fraction_of_one_connection_ceiling']:.0%} of 1-conn ceiling); "
+            f"answer p50 {lat['p50']} ms, p99 {lat['p99']} ms; intake {r['intake_per_second']}/s",
+            f"{r['ceiling_one_connection']['per_second']}/s",
+            f"{r['ceiling_k_connections']['per_second']}/s (K={r['ceiling_k_connections']['connections']})")
+    elif r:
+        row("referral burst", r.get("skipped") or r.get("error", ""), "", "")
+    n = results.get("no_show_burst")
+    if n and "skipped" not in n and "error" not in n:
+        s = n["sms_after_answer_s"]
+        c1, ck = n["ceiling_one_connection"], n["ceiling_k_connections"]
+        row(f"no-show burst ({n['absentees']} absent)",
+            f"SMS after answer p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s; answer {n['attendance_answer_ms']} ms",
+            f"p50 {c1['arrival_p50_s']:.3f} s, max {c1['arrival_max_s']:.3f} s ({c1['per_second']}/s)",
+            f"p50 {ck['arrival_p50_s']:.3f} s, max {ck['arrival_max_s']:.3f} s ({ck['per_second']}/s, K={ck['connections']})")
+    elif n:
+        row("no-show burst", "skipped: " + n["skipped"] if "skipped" in n else n.get("error", ""), "", "")
+    d = results.get("digest_fanout")
+    if d and "skipped" not in d and "error" not in d:
+        row(f"digest fan-out ({d['staff']} staff, {d['practice_changes']} changes)",
+            f"last digest after {d['last_digest_seconds']:.1f} s; {d['digests_per_second']}/s",
+            f"{d['ceiling_one_connection']['per_second']}/s", f"{d['ceiling_k_connections']['per_second']}/s")
+    elif d:
+        row("digest fan-out", "skipped: " + d["skipped"] if "skipped" in d else d.get("error", ""), "", "")
+    row("peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()), "", "")
+    lines.append("")
+    row("target", "wanted", "measured", "met")
+    row("---", "---", "---", "---")
+    for v in verdicts:
+        row(v["target"], v["wanted"], v["measured"], {True: "yes", False: "**no**", None: "n/a"}[v["met"]])
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tenth of the size (CI, development)")
+    parser.add_argument("--workers", type=int, default=2, help="notifier worker processes (default 2)")
+    parser.add_argument("--connections", type=int, default=4, help="K for the K-connection ceiling (default 4)")
+    parser.add_argument("--only", nargs="*", choices=["referral_burst", "no_show_burst", "digest_fanout"])
+    parser.add_argument("--log-level", default="INFO", help="the service's NOTIFIER_LOG_LEVEL (default INFO, as in production)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="extra setting for the service")
+    parser.add_argument("--out", type=Path, default=None, help="result file (default bench/results/<date>[-quick].json)")
+    parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                        help="run py-spy on web and workers; collapsed stacks go to DIR/<process>.txt")
+    parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, Redis data)")
+    args = parser.parse_args(argv)
+
+    scale = 0.1 if args.quick else 1.0
+    sizes = {k: max(1, int(v * scale)) for k, v in FULL.items()}
+    folder = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
+    extra = dict(item.split("=", 1) for item in args.env)
+    rig = Rig(folder, workers=args.workers, log_level=args.log_level, extra_env=extra, profile=args.profile)
+    started_at = datetime.now(timezone.utc)
+    print(f"bench: {'quick' if args.quick else 'full'} run, {args.workers} workers, logs in {folder}", flush=True)
+    ok = True
+    try:
+        rig.start()
+        results = asyncio.run(run_scenarios(rig, args, sizes))
+    finally:
+        rig.stop()
+    memory = {k: round(v / 2**20, 1) for k, v in rig.sampler.peak.items()}
+    for name, result in results.items():
+        if "error" in result or result.get("missing") or result.get("duplicates"):
+            ok = False
+            print(f"bench: {name} lost or duplicated messages, or broke: see {folder}", file=sys.stderr)
+    verdicts = judge(results, memory, scale)
+    report = {
+        "started_at": started_at.isoformat(),
+        "mode": "quick" if args.quick else "full",
+        "workers": args.workers,
+        "connections": args.connections,
+        "service_env": extra,
+        "machine": machine(),
+        "sizes": sizes,
+        "scenarios": results,
+        "peak_rss_mb": memory,
+        "targets": verdicts,
+    }
+    out = args.out or REPO / "bench" / "results" / f"{started_at.date().isoformat()}{'-quick' if args.quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print()
+    print(table(results, memory, verdicts))
+    print(f"\nbench: results in {out}")
+    if not args.keep and ok:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

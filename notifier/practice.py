@@ -1,0 +1,234 @@
+"""Practice changes, their acknowledgements, and coordinators' announcements: parsing and storage.
+
+Layout (prefix `notifier:`):
+  change:<id>           hash: doc (JSON: title, body, effective_from, sites, organisations),
+                        posted_ms (Redis server time of the write)
+  changes               sorted set of change ids by posted_ms
+  change:<id>:acks      hash: staff id -> when they acknowledged (ISO, UTC; the first time counts)
+  announcement:<id>     JSON of the announcement (texts, audience, channels, send_at, recipients)
+
+A change's posting time is taken from Redis's clock inside the script that stores it, so a digest
+run whose cutoff is read from the same clock sees every change posted before the cutoff: a
+change can never fall between two people's digest windows. Practice changes and announcements
+hold no personal data; the messages made from them are sealed like every message.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from .messages import EMAIL, SMS
+from .planning_staff import Announcement, Audience, PracticeChange
+from .staff import read_codes
+from .store import PREFIX
+from .validation import Invalid, Reader
+
+CHANGES = f"{PREFIX}changes"
+TITLE_MAX = 200
+BODY_MAX = 20_000
+SMS_BODY_MAX = 640  # four GSM-7 parts, about: an SMS announcement is a pointer, not a letter
+CHANNELS = (EMAIL, SMS)
+
+_ADD_CHANGE = """
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'posted_ms', ms)
+redis.call('ZADD', KEYS[2], ms, ARGV[2])
+return ms
+"""
+
+
+def change_key(change_id: str) -> str:
+    return f"{PREFIX}change:{change_id}"
+
+
+def acks_key(change_id: str) -> str:
+    return f"{PREFIX}change:{change_id}:acks"
+
+
+def announcement_key(announcement_id: str) -> str:
+    return f"{PREFIX}announcement:{announcement_id}"
+
+
+def from_ms(ms: int | float) -> datetime:
+    return datetime.fromtimestamp(int(ms) / 1000, timezone.utc)
+
+
+def to_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+# -- reading API bodies -------------------------------------------------------------------------
+
+
+def read_texts(r: Reader, key: str, max_length: int, single_line: bool) -> dict[str, str] | None:
+    """`{"fi": …, "sv": …}`: Finnish is required, Swedish may be left out (shown as untranslated)."""
+    sub = r.child(key)
+    if sub is None:
+        return None
+    fi = sub.string("fi", max_length=max_length, single_line=single_line)
+    sv = sub.string("sv", required=False, max_length=max_length, single_line=single_line)
+    if fi is None:
+        return None
+    texts = {"fi": fi.replace("\r\n", "\n")}
+    if sv:
+        texts["sv"] = sv.replace("\r\n", "\n")
+    return texts
+
+
+@dataclass(frozen=True)
+class ChangeInput:
+    title: dict[str, str]
+    body: dict[str, str]
+    effective_from: date
+    sites: tuple[str, ...]
+    organisations: tuple[str, ...]
+
+
+def parse_change(document: Any) -> ChangeInput:
+    r = Reader(document, "")
+    if not r.is_object():
+        raise Invalid(r.errors)
+    title = read_texts(r, "title", TITLE_MAX, single_line=True)
+    body = read_texts(r, "body", BODY_MAX, single_line=False)
+    effective_from = r.date("effective_from")
+    sites = read_codes(r, "sites")
+    organisations = read_codes(r, "organisations")
+    if r.errors or title is None or body is None or effective_from is None:
+        raise Invalid(r.errors)
+    return ChangeInput(title, body, effective_from, sites, organisations)
+
+
+def parse_announcement(document: Any, now: datetime) -> Announcement:
+    """An announcement body; `send_at` in the past means now. The id is made here."""
+    r = Reader(document, "")
+    if not r.is_object():
+        raise Invalid(r.errors)
+    subject = read_texts(r, "subject", TITLE_MAX, single_line=True)
+    body = read_texts(r, "body", BODY_MAX, single_line=False)
+    audience_r = r.child("audience")
+    audience = None
+    if audience_r is not None:
+        staff_ids = audience_r.string_list("staff_ids", max_items=10_000) or []
+        audience = Audience(read_codes(audience_r, "sites"), read_codes(audience_r, "organisations"),
+                            tuple(dict.fromkeys(staff_ids)))
+    channels = r.string_list("channels", required=True, max_items=2)
+    if channels is not None:
+        if not channels:
+            r.fail("channels", "must name at least one channel")
+        for i, ch in enumerate(channels):
+            if ch not in CHANNELS:
+                r.fail(f"channels[{i}]", "must be 'email' or 'sms'")
+    send_at = r.datetime("send_at", required=False)
+    if channels and SMS in channels and body is not None and any(len(t) > SMS_BODY_MAX for t in body.values()):
+        r.fail("body", f"must be at most {SMS_BODY_MAX} characters when sent by SMS")
+    if r.errors or subject is None or body is None or audience is None or not channels:
+        raise Invalid(r.errors)
+    if send_at is not None and send_at <= now:
+        send_at = None
+    return Announcement(
+        id=str(uuid.uuid4()), subject=subject, body=body, audience=audience,
+        channels=tuple(dict.fromkeys(channels)), send_at=send_at.astimezone(timezone.utc) if send_at else None,
+    )
+
+
+# -- practice changes ---------------------------------------------------------------------------
+
+
+class PracticeChanges:
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._add = redis.register_script(_ADD_CHANGE)
+
+    async def add(self, data: ChangeInput) -> PracticeChange:
+        change_id = str(uuid.uuid4())
+        doc = {
+            "id": change_id, "title": data.title, "body": data.body,
+            "effective_from": data.effective_from.isoformat(),
+            "sites": list(data.sites), "organisations": list(data.organisations),
+        }
+        ms = await self._add(keys=[change_key(change_id), CHANGES], args=[json.dumps(doc, ensure_ascii=False), change_id])
+        return _change(doc, ms)
+
+    async def get(self, change_id: str) -> PracticeChange | None:
+        doc, ms = await self.redis.hmget(change_key(change_id), "doc", "posted_ms")
+        return _change(json.loads(doc), ms) if doc else None
+
+    async def posted_between(self, after: datetime | None, until: datetime | None = None) -> list[PracticeChange]:
+        """Changes posted after `after` (exclusive) and up to `until` (inclusive), oldest first."""
+        low = f"({to_ms(after)}" if after else "-inf"
+        high = str(to_ms(until)) if until else "+inf"
+        ids = [i.decode() for i in await self.redis.zrangebyscore(CHANGES, low, high)]
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hmget(change_key(i), "doc", "posted_ms")
+            rows = await pipe.execute()
+        return [_change(json.loads(doc), ms) for doc, ms in rows if doc]
+
+    # -- acknowledgements -----------------------------------------------------------------------
+
+    async def acknowledge(self, change_id: str, staff_id: str, at: datetime) -> datetime:
+        """Record that `staff_id` has read the change; returns when they first did."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(acks_key(change_id), staff_id, at.astimezone(timezone.utc).isoformat())
+            pipe.hget(acks_key(change_id), staff_id)
+            _, first = await pipe.execute()
+        return datetime.fromisoformat(first.decode())
+
+    async def acknowledged_at(self, change_id: str, staff_id: str) -> datetime | None:
+        raw = await self.redis.hget(acks_key(change_id), staff_id)
+        return datetime.fromisoformat(raw.decode()) if raw else None
+
+    async def acks(self, change_id: str) -> dict[str, datetime]:
+        raw = await self.redis.hgetall(acks_key(change_id))
+        return {k.decode(): datetime.fromisoformat(v.decode()) for k, v in raw.items()}
+
+    async def acknowledged_by(self, staff_id: str, change_ids: list[str]) -> set[str]:
+        if not change_ids:
+            return set()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for c in change_ids:
+                pipe.hexists(acks_key(c), staff_id)
+            rows = await pipe.execute()
+        return {c for c, seen in zip(change_ids, rows) if seen}
+
+
+def _change(doc: dict[str, Any], posted_ms: Any) -> PracticeChange:
+    return PracticeChange(
+        id=doc["id"], title=doc["title"], body=doc["body"],
+        effective_from=date.fromisoformat(doc["effective_from"]), posted_at=from_ms(int(posted_ms)),
+        sites=tuple(doc.get("sites", ())), organisations=tuple(doc.get("organisations", ())),
+    )
+
+
+# -- announcements ------------------------------------------------------------------------------
+
+
+def announcement_doc(a: Announcement, recipients: int, created_at: datetime) -> dict[str, Any]:
+    return {
+        "id": a.id, "subject": dict(a.subject), "body": dict(a.body),
+        "audience": {"sites": list(a.audience.sites), "organisations": list(a.audience.organisations),
+                     "staff_ids": list(a.audience.staff_ids)},
+        "channels": list(a.channels),
+        "send_at": a.send_at.isoformat() if a.send_at else None,
+        "created_at": created_at.astimezone(timezone.utc).isoformat(),
+        "recipients": recipients,
+    }
+
+
+def stage_announcement(pipe: Pipeline, doc: dict[str, Any]) -> None:
+    pipe.set(announcement_key(doc["id"]), json.dumps(doc, ensure_ascii=False))
+
+
+async def get_announcement(redis: Redis, announcement_id: str) -> dict[str, Any] | None:
+    raw = await redis.get(announcement_key(announcement_id))
+    return json.loads(raw) if raw else None

@@ -1,0 +1,104 @@
+"""`/api/call-prompts`: the calls staff make to clients who missed their kickoff session.
+
+`GET /api/call-prompts?session_id=…` lists a session's prompts with the client's name and phone
+(staff need them to call; bearer token as for the rest of `/api/*`) and the call script in the
+*client's* language. `POST /api/call-prompts/{id}/outcome` records how a call went.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..planning_kickoff import CALL_SCRIPT
+from ..sessions import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
+from ..store import utcnow
+from ..validation import FieldError, Invalid, Reader
+from .auth import require_token
+from .jsonbody import json_body
+from .keys import RUNTIME
+from .problems import Problem
+from .views import local
+
+
+def prompt_view(prompt: CallPrompt, absent: set[str], script: str, request: web.Request) -> dict[str, Any]:
+    tz = request.app[RUNTIME].settings.timezone
+    latest = prompt.outcomes[-1] if prompt.outcomes else None
+    if latest is not None:
+        state = "done"
+    elif prompt.client_id not in absent:
+        state = "withdrawn"  # a corrected attendance says the client was there after all
+    else:
+        state = "open"
+    return {
+        "id": prompt.id,
+        "session_id": prompt.session_id,
+        "client_id": prompt.client_id,
+        "staff_id": prompt.staff_id,
+        "name": prompt.name,
+        "phone": prompt.phone,
+        "language": prompt.language,
+        "status": state,
+        "script": script,
+        "created_at": local(prompt.created_at, tz),
+        "outcome": latest.outcome if latest else None,
+        "outcomes": [{"outcome": o.outcome, "note": o.note or None, "at": local(o.at, tz)} for o in prompt.outcomes],
+    }
+
+
+def _view(request: web.Request, prompt: CallPrompt, absent: set[str]) -> dict[str, Any]:
+    rt = request.app[RUNTIME]
+    context = {**prompt.context, "first_name": prompt.first_name}
+    script = rt.renderer.text(CALL_SCRIPT, prompt.language, context)
+    return prompt_view(prompt, absent, script, request)
+
+
+async def list_call_prompts(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    require_token(request, rt.settings.api_token)
+    session_id = request.query.get("session_id", "").strip()
+    if not session_id:
+        raise Problem(422, "session_id is required", [FieldError("session_id", "is required")])
+    state = await load_session(rt.redis, rt.store.sealer, session_id[:128])
+    if state is None:
+        raise Problem(404, "no such kickoff session")
+    prompts = await load_prompts(rt.redis, rt.store.sealer, list(state.prompts.values()))
+    absent = set(state.absent)
+    return web.json_response({"session_id": session_id,
+                              "call_prompts": [_view(request, p, absent) for p in prompts]})
+
+
+def read_outcome(document: Any) -> tuple[str, str]:
+    r = Reader(document, "")
+    if not r.is_object():
+        raise Invalid(r.errors)
+    outcome = r.string("outcome", max_length=32)
+    if outcome is not None and outcome not in OUTCOMES:
+        r.fail("outcome", f"must be one of {', '.join(OUTCOMES)}")
+    note = r.string("note", required=False, max_length=2000, single_line=False) or ""
+    if r.errors or outcome is None:
+        raise Invalid(r.errors)
+    return outcome, note
+
+
+async def record_call_outcome(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    require_token(request, rt.settings.api_token)
+    prompt_id = request.match_info["id"][:128]
+    found = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
+    if not found:
+        raise Problem(404, "no such call prompt")
+    try:
+        outcome, note = read_outcome(await json_body(request, 64 * 1024))
+    except Invalid as exc:
+        raise Problem(422, "the outcome does not match the API contract", exc.errors) from None
+    await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, utcnow())
+    [prompt] = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
+    state = await load_session(rt.redis, rt.store.sealer, prompt.session_id)
+    return web.json_response(_view(request, prompt, set(state.absent) if state else set()))
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/call-prompts", list_call_prompts)
+    app.router.add_post("/api/call-prompts/{id}/outcome", record_call_outcome)

@@ -1,0 +1,304 @@
+"""Coordinators' API for staff communication (bearer `NOTIFIER_API_TOKEN`).
+
+`/api/staff` (the directory), `/api/practice-changes` (and their acknowledgements),
+`/api/digests` (runs of the weekly digest) and `/api/announcements`. Handlers are thin: parsing
+is in `staff.py`/`practice.py`, decisions in `planning_staff.py`, storing in `intake.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from typing import Any
+
+from aiohttp import web
+
+from ..digest import WeekInFuture, recent_runs, run_report, start_run
+from ..intake import Conflict, Outcome, commit, idempotency_key
+from ..phones import mobile_e164
+from ..planning_staff import (
+    PracticeChange, StaffMember, acknowledgement_report, parse_week, plan_announcement, select_audience,
+)
+from ..practice import (
+    PracticeChanges, announcement_doc, get_announcement, parse_announcement, parse_change, stage_announcement,
+)
+from ..runtime import Runtime
+from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, duplicate_error, parse_staff
+from ..store import utcnow
+from ..validation import FieldError, Invalid, Reader
+from .auth import require_token
+from .jsonbody import json_body, parse_json, read_body, decode_utf8
+from .keys import RUNTIME
+from .problems import Problem
+from .views import local
+
+
+def _rt(request: web.Request) -> Runtime:
+    rt = request.app[RUNTIME]
+    require_token(request, rt.settings.api_token)
+    return rt
+
+
+def directory(rt: Runtime) -> StaffDirectory:
+    return StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets)
+
+
+def staff_view(m: StaffMember) -> dict[str, Any]:
+    return {
+        "id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "language": m.language,
+        "organisation": m.organisation, "site": m.site, "digest": m.digest,
+    }
+
+
+def change_view(c: PracticeChange, rt: Runtime) -> dict[str, Any]:
+    return {
+        "id": c.id, "title": dict(c.title), "body": dict(c.body),
+        "effective_from": c.effective_from.isoformat(), "sites": list(c.sites),
+        "organisations": list(c.organisations), "posted_at": local(c.posted_at, rt.settings.timezone),
+    }
+
+
+def invalid(detail: str, exc: Invalid) -> Problem:
+    return Problem(422, detail, exc.errors)
+
+
+# -- staff directory ------------------------------------------------------------------------------
+
+
+async def put_staff(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    staff_id = request.match_info["id"]
+    try:
+        check_staff_id(staff_id)
+        data = parse_staff(await json_body(request, rt.settings.max_body_bytes))
+    except Invalid as exc:
+        raise invalid("the staff member does not match the API", exc) from None
+    try:
+        member, created = await directory(rt).save(staff_id, data)
+    except DuplicateEmail as exc:
+        raise Problem(409, "another staff member has this e-mail address", duplicate_error(exc.other_id).errors) from None
+    return web.json_response(staff_view(member), status=201 if created else 200)
+
+
+async def list_staff(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    members = await directory(rt).all()
+    site, org = request.query.get("site"), request.query.get("organisation")
+    members = [m for m in members if (not site or m.site == site) and (not org or m.organisation == org)]
+    return web.json_response({"staff": [staff_view(m) for m in members]})
+
+
+async def get_staff(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    member = await directory(rt).get(request.match_info["id"])
+    if member is None:
+        raise Problem(404, "no such staff member")
+    return web.json_response(staff_view(member))
+
+
+async def delete_staff(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    if not await directory(rt).delete(request.match_info["id"]):
+        raise Problem(404, "no such staff member")
+    return web.Response(status=204)
+
+
+# -- practice changes -----------------------------------------------------------------------------
+
+
+async def post_change(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    try:
+        data = parse_change(await json_body(request, rt.settings.max_body_bytes))
+    except Invalid as exc:
+        raise invalid("the practice change does not match the API", exc) from None
+    change = await PracticeChanges(rt.redis).add(data)
+    return web.json_response(change_view(change, rt), status=201)
+
+
+def parse_since(value: str, rt: Runtime) -> datetime:
+    """`since` as a date (from its start, local time) or a date and time with a UTC offset."""
+    r = Reader({"since": value}, "")
+    if len(value.strip()) == 10:
+        day = r.date("since")
+        if day is not None:
+            return datetime.combine(day, time(0), rt.settings.timezone)
+    else:
+        dt = r.datetime("since")
+        if dt is not None:
+            return dt
+    raise Problem(422, "since must be a date (2026-12-01) or a date and time with an offset", r.errors)
+
+
+async def list_changes(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    since = request.query.get("since")
+    after = None
+    if since:
+        after = parse_since(since, rt)
+        after = datetime.fromtimestamp(after.timestamp() - 0.001, timezone.utc)  # `since` is inclusive
+    changes = await PracticeChanges(rt.redis).posted_between(after)
+    return web.json_response({"practice_changes": [change_view(c, rt) for c in changes]})
+
+
+async def _change(request: web.Request, rt: Runtime) -> PracticeChange:
+    change = await PracticeChanges(rt.redis).get(request.match_info["id"][:128])
+    if change is None:
+        raise Problem(404, "no such practice change")
+    return change
+
+
+async def get_change(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    return web.json_response(change_view(await _change(request, rt), rt))
+
+
+async def get_acknowledgements(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    change = await _change(request, rt)
+    acks = await PracticeChanges(rt.redis).acks(change.id)
+    groups = acknowledgement_report(change, await directory(rt).all(), acks)
+    tz = rt.settings.timezone
+    done = sum(len(g.acknowledged) for g in groups)
+    todo = sum(len(g.not_acknowledged) for g in groups)
+    return web.json_response({
+        "practice_change": change.id,
+        "concerned": done + todo,
+        "acknowledged": done,
+        "not_acknowledged": todo,
+        "groups": [
+            {
+                "organisation": g.organisation,
+                "site": g.site,
+                "acknowledged": [{"id": m.id, "name": m.name, "at": local(at, tz)} for m, at in g.acknowledged],
+                "not_acknowledged": [{"id": m.id, "name": m.name} for m in g.not_acknowledged],
+            }
+            for g in groups
+        ],
+    })
+
+
+# -- digests --------------------------------------------------------------------------------------
+
+
+async def run_digest(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    if not rt.settings.signing_secrets:
+        raise Problem(503, "NOTIFIER_SIGNING_SECRET is not set: digests cannot carry their personal links")
+    body = await read_body(request, rt.settings.max_body_bytes)
+    document = parse_json(decode_utf8(body)) if body.strip() else {}
+    r = Reader(document, "")
+    week = None
+    if r.is_object():
+        raw = r.string("week", required=False, max_length=10)
+        if raw is not None:
+            week = parse_week(raw)
+            if week is None:
+                r.fail("week", "must be an ISO week, e.g. 2026-W49")
+    if r.errors:
+        raise Problem(422, "the digest run does not match the API", r.errors)
+    try:
+        run_id = await start_run(rt, week, "api")
+    except WeekInFuture:
+        raise Problem(422, "the week has not started yet", [FieldError("week", "must not be in the future")]) from None
+    report = await run_report(rt.redis, run_id)
+    assert report is not None
+    return web.json_response(report.to_dict(rt.settings.timezone), status=202)
+
+
+async def get_run(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    report = await run_report(rt.redis, request.match_info["id"][:64])
+    if report is None:
+        raise Problem(404, "no such digest run")
+    return web.json_response(report.to_dict(rt.settings.timezone))
+
+
+async def list_runs(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    reports = [await run_report(rt.redis, i) for i in await recent_runs(rt.redis)]
+    return web.json_response({"runs": [r.to_dict(rt.settings.timezone) for r in reports if r]})
+
+
+# -- announcements --------------------------------------------------------------------------------
+
+
+async def post_announcement(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    document = await json_body(request, rt.settings.max_body_bytes)
+    try:
+        announcement = parse_announcement(document, utcnow())
+    except Invalid as exc:
+        raise invalid("the announcement does not match the API", exc) from None
+    staff_dir = directory(rt)
+
+    async def decide() -> Outcome:
+        staff = await staff_dir.all()
+        known = {m.id for m in staff}
+        unknown = [FieldError(f"audience.staff_ids[{i}]", "no such staff member")
+                   for i, sid in enumerate(announcement.audience.staff_ids) if sid not in known]
+        if unknown:
+            raise Invalid(unknown)
+        recipients = select_audience(staff, announcement.audience)
+        if not recipients:
+            raise Invalid([FieldError("audience", "selects nobody in the staff directory")])
+        mobile = {m.id: mobile_e164(m.phone) for m in recipients}
+        planned = plan_announcement(announcement, recipients, mobile)
+        doc = announcement_doc(announcement, len(recipients), utcnow())
+        return Outcome(
+            messages=planned,
+            stage=lambda pipe, ids: stage_announcement(pipe, doc),
+            answer={"id": announcement.id, "recipients": len(recipients)},
+        )
+
+    key = request.headers.get("Idempotency-Key", "")[:200]
+    try:
+        answer = await commit(rt.store, decide, idem_key=idempotency_key("announcement", key) if key else None)
+    except Invalid as exc:
+        raise invalid("the announcement's audience is not valid", exc) from None
+    except Conflict:
+        raise Problem(409, "changed concurrently; retry") from None
+    return web.json_response(answer, status=202)
+
+
+async def get_announcement_status(request: web.Request) -> web.Response:
+    rt = _rt(request)
+    doc = await get_announcement(rt.redis, request.match_info["id"][:64])
+    if doc is None:
+        raise Problem(404, "no such announcement")
+    messages = await rt.store.find("announcement", doc["id"], limit=1_000_000)
+    counts: dict[str, int] = {}
+    for m in messages:
+        counts[m.status] = counts.get(m.status, 0) + 1
+    tz = rt.settings.timezone
+    return web.json_response({
+        "id": doc["id"],
+        "subject": doc["subject"],
+        "channels": doc["channels"],
+        "audience": doc["audience"],
+        "send_at": local(datetime.fromisoformat(doc["send_at"]), tz) if doc["send_at"] else None,
+        "created_at": local(datetime.fromisoformat(doc["created_at"]), tz),
+        "recipients": doc["recipients"],
+        "statuses": counts,
+        "messages": [
+            {"message_id": m.id, "staff_id": m.refs.get("staff"), "channel": m.channel, "language": m.language,
+             "status": m.status, "reason": m.reason or None}
+            for m in sorted(messages, key=lambda m: (m.refs.get("staff", ""), m.channel))
+        ],
+    })
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/staff", list_staff)
+    r.add_get("/api/staff/{id}", get_staff)
+    r.add_put("/api/staff/{id}", put_staff)
+    r.add_delete("/api/staff/{id}", delete_staff)
+    r.add_post("/api/practice-changes", post_change)
+    r.add_get("/api/practice-changes", list_changes)
+    r.add_get("/api/practice-changes/{id}", get_change)
+    r.add_get("/api/practice-changes/{id}/acknowledgements", get_acknowledgements)
+    r.add_post("/api/digests/run", run_digest)
+    r.add_get("/api/digests/runs", list_runs)
+    r.add_get("/api/digests/runs/{id}", get_run)
+    r.add_post("/api/announcements", post_announcement)
+    r.add_get("/api/announcements/{id}", get_announcement_status)
