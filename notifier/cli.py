@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, demo."""
+"""`notifier` command line: run, web, worker, digest, demo."""
 
 from __future__ import annotations
 

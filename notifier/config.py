@@ -101,6 +101,10 @@ class Settings:
     retention_days: float = 90.0
     worker_poll_delay: float = 0.05
 
+    # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
+    status_callback_url: str | None = None
+    status_callback_secret: str | None = None
+
     @property
     def has_redis(self) -> bool:
         return bool(self.redis_url or self.redis_sentinels)
@@ -153,6 +157,8 @@ class Settings:
             raise ConfigError("NOTIFIER_SMS_TOKEN is required with NOTIFIER_SMS_BACKEND=gatewayapi")
 
         digest_schedule = parse_digest_schedule(get("NOTIFIER_DIGEST_SCHEDULE", "mon 07:00"))
+        callback_url, callback_secret = parse_status_callback(
+            get("NOTIFIER_STATUS_CALLBACK_URL", ""), get("NOTIFIER_STATUS_CALLBACK_SECRET", ""))
 
         letter_backend = choice("NOTIFIER_LETTER_BACKEND", "outbox", LETTER_BACKENDS)
         if letter_backend == "suomifi":
@@ -224,6 +230,8 @@ class Settings:
             email_rate=number("NOTIFIER_EMAIL_RATE", 0.0),
             sms_rate=number("NOTIFIER_SMS_RATE", 0.0),
             retention_days=number("NOTIFIER_RETENTION_DAYS", 90.0),
+            status_callback_url=callback_url,
+            status_callback_secret=callback_secret,
         )
 
 
@@ -240,6 +248,26 @@ def parse_digest_schedule(value: str) -> tuple[int, int, int] | None:
     if day[:3] not in _WEEKDAYS or not hour.isdigit() or not minute.isdigit() or int(hour) > 23 or int(minute) > 59:
         raise ConfigError(f"NOTIFIER_DIGEST_SCHEDULE must be like 'mon 07:00' or 'off', not {value!r}")
     return _WEEKDAYS.index(day[:3]), int(hour), int(minute)
+
+
+def parse_status_callback(url: str, secret: str) -> tuple[str | None, str | None]:
+    """The case system's callback URL (http/https) and its `whsec_` secret: both or neither."""
+    from urllib.parse import urlsplit
+
+    from .secrets_format import webhook_secret_problem
+
+    url, secret = url.strip(), secret.strip()
+    if not url:
+        return None, secret or None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"NOTIFIER_STATUS_CALLBACK_URL must be an http(s) URL, not {url!r}")
+    if not secret:
+        raise ConfigError("NOTIFIER_STATUS_CALLBACK_SECRET is required with NOTIFIER_STATUS_CALLBACK_URL")
+    problem = webhook_secret_problem(secret)
+    if problem:
+        raise ConfigError(f"NOTIFIER_STATUS_CALLBACK_SECRET {problem}")
+    return url, secret
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Mapping
@@ -81,15 +82,19 @@ class Deliverer:
             log.warning("message %s taken over from a worker whose lease ran out", message_id)
             await self.redis.incr(TAKEOVERS)
         channel = self.channels.get(message.channel)
+        started: float | None = None  # for the send-duration histogram (README "Metrics")
         try:
             if channel is None:
                 raise CannotCompose(f"channel-not-configured-{message.channel}")
             payload = self.composer.compose(message)
+            started = time.monotonic()
             provider_ref = await channel.send(message.id, payload)
         except TemporaryFailure as exc:
-            return await self._temporary(message.id, message.created_at, message.attempts, exc.reason, token)
+            return await self._temporary(message.id, message.created_at, message.attempts, exc.reason, token,
+                                         _since(started))
         except PermanentFailure as exc:
-            await self.store.move(message.id, st.PERMANENT_FAILURE, exc.reason, lease_token=token)
+            await self.store.move(message.id, st.PERMANENT_FAILURE, exc.reason, lease_token=token,
+                                  send_seconds=_since(started))
             self._log(message, st.PERMANENT_FAILURE, exc.reason)
             return st.PERMANENT_FAILURE
         except CannotCompose as exc:
@@ -100,11 +105,13 @@ class Deliverer:
             log.exception("message %s failed unexpectedly (%s)", message.id, type(exc).__name__)
             await self.store.move(message.id, st.TECHNICAL_FAILURE, f"error-{type(exc).__name__}", lease_token=token)
             return st.TECHNICAL_FAILURE
-        await self.store.move(message.id, st.SENT, provider_ref=provider_ref or "", lease_token=token)
+        await self.store.move(message.id, st.SENT, provider_ref=provider_ref or "", lease_token=token,
+                              send_seconds=_since(started))
         self._log(message, st.SENT, "")
         return st.SENT
 
-    async def _temporary(self, message_id: str, created_at, attempts: int, reason: str, token: str) -> str:
+    async def _temporary(self, message_id: str, created_at, attempts: int, reason: str, token: str,
+                         send_seconds: float | None = None) -> str:
         now = utcnow()
         s = self.settings
         retry_at = next_attempt_at(
@@ -112,14 +119,16 @@ class Deliverer:
             base=s.retry_base_seconds, cap=s.retry_max_seconds, window=s.retry_window_seconds,
         )
         if retry_at is None:
-            await self.store.move(message_id, st.TECHNICAL_FAILURE, f"retries-exhausted:{reason}", lease_token=token)
+            await self.store.move(message_id, st.TECHNICAL_FAILURE, f"retries-exhausted:{reason}", lease_token=token,
+                                  send_seconds=send_seconds)
             log.info("message %s technical-failure after %d attempts (%s)", message_id, attempts, reason)
             return st.TECHNICAL_FAILURE
         # The status change and the retry job are written together: a retry is never lost.
         async with self.redis.pipeline(transaction=True) as pipe:
-            await self.store.move(message_id, st.TEMPORARY_FAILURE, reason, now=now, lease_token=token, pipe=pipe, next_due=retry_at)
+            await self.store.move(message_id, st.TEMPORARY_FAILURE, reason, now=now, lease_token=token, pipe=pipe,
+                                  next_due=retry_at, send_seconds=send_seconds)
             add_job(pipe, "deliver", message_id, job_id=deliver_job_id(message_id, attempts), now=now, run_at=retry_at)
-            await pipe.execute()
+            self.store.log_executed(pipe, await pipe.execute())
         log.info("message %s temporary-failure (%s), retry at %s", message_id, reason, retry_at.isoformat())
         return st.TEMPORARY_FAILURE
 
@@ -138,3 +147,8 @@ class Deliverer:
             "message %s %s template=%s channel=%s%s",
             message.id, status, message.template, message.channel, f" reason={reason}" if reason else "",
         )
+
+
+def _since(started: float | None) -> float | None:
+    """Seconds since `started` (a `time.monotonic()`), or None when the channel was never called."""
+    return None if started is None else time.monotonic() - started

@@ -32,7 +32,7 @@ from .config import Settings
 from .intake import Outcome, commit
 from .links import Links
 from .planning_staff import (
-    DIGEST, REMIND_FOR, DigestLinks, next_cutoff, plan_digest, select_digest, week_label,
+    REMIND_FOR, DigestLinks, next_cutoff, plan_digest, select_digest, week_label,
 )
 from .practice import PracticeChanges, from_ms, to_ms
 from .queue import add_job

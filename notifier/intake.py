@@ -92,9 +92,10 @@ async def commit(
             if idem_key:
                 pipe.set(idem_key, json.dumps(answer), ex=idem_ttl)
             try:
-                await pipe.execute()
+                results = await pipe.execute()
             except WatchError:
                 continue
+            store.log_executed(pipe, results)
             return answer
     raise Conflict("state changed during the request; retry")
 

@@ -31,7 +31,7 @@ class Runtime:
     def create(cls, settings: Settings, redis: Redis | None = None) -> "Runtime":
         if redis is None:
             redis = redis_client(settings)
-        store = MessageStore(redis, Sealer(settings.data_keys))
+        store = MessageStore(redis, Sealer(settings.data_keys), callbacks=bool(settings.status_callback_url))
         return cls(settings, redis, store, Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone))
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -28,6 +29,8 @@ import logging
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from . import callbacks as cb
+from . import metrics
 from . import status as st
 from .messages import Message, PlannedMessage, Recipient, StatusChange
 from .sealing import Sealer
@@ -59,15 +62,25 @@ if ARGV[1] == 'sending' then
   redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'provider_ref', ARGV[8]) end
-redis.call('RPUSH', KEYS[2], cjson.encode({status=ARGV[1], at=ARGV[3], reason=ARGV[4]}))
+local n = redis.call('RPUSH', KEYS[2], cjson.encode({status=ARGV[1], at=ARGV[3], reason=ARGV[4]}))
 if ARGV[9] == '' then
   redis.call('ZREM', KEYS[3], ARGV[10])
   redis.call('ZADD', KEYS[4], now_ms, ARGV[10])
 else
   redis.call('ZADD', KEYS[3], tonumber(ARGV[9]), ARGV[10])
 end
+local meta = cjson.decode(redis.call('HGET', KEYS[1], 'meta'))
+redis.call('HINCRBY', KEYS[5], meta.template .. '|' .. meta.channel .. '|' .. ARGV[1], 1)
+if ARGV[12] ~= '' then
+  redis.call('HINCRBY', KEYS[6], meta.channel .. '|' .. ARGV[12], 1)
+  redis.call('HINCRBYFLOAT', KEYS[6], meta.channel .. '|sum', ARGV[13])
+end
+if ARGV[11] == '1' then
+__CALLBACK__end
 return {1, cur}
 """
+
+_TRANSITION = _TRANSITION.replace("__CALLBACK__", cb.LUA_RECORD_MESSAGE_STATUS)
 
 #: The worker's claim: the same compare-and-set, answering with the record as it is after the
 #: move, so that reading a message and claiming it for sending take one round trip, not two.
@@ -114,9 +127,13 @@ class Transition:
 
 
 class MessageStore:
-    def __init__(self, redis: Redis, sealer: Sealer) -> None:
+    def __init__(self, redis: Redis, sealer: Sealer, *, callbacks: bool = False) -> None:
         self.redis = redis
         self.sealer = sealer
+        #: Record `message.status` events for the case system (`callbacks.py`) with each move.
+        self.callbacks = callbacks
+        #: Status changes queued into a transaction, logged once it has run (`log_executed`).
+        self._queued: weakref.WeakKeyDictionary[Pipeline, list[tuple[int | None, str, str, str, str]]] = weakref.WeakKeyDictionary()
         self._transition = redis.register_script(_TRANSITION)
         self._claim = redis.register_script(_CLAIM)
 
@@ -151,6 +168,16 @@ class MessageStore:
         if planned.failure:
             history.append({"status": st.PERMANENT_FAILURE, "at": created, "reason": planned.failure})
         pipe.rpush(history_key(message_id), *(json.dumps(h) for h in history))
+        labels = f"{planned.template}|{planned.channel}|"
+        previous = ""
+        for h in history:
+            pipe.hincrby(metrics.MESSAGES, labels + h["status"], 1)
+            self._queued.setdefault(pipe, []).append((None, message_id, h["status"], h["reason"], previous))
+            previous = h["status"]
+        if planned.failure and self.callbacks:
+            cb.stage_event(pipe, cb.message_stream(message_id), cb.message_status_event(
+                message_id, len(history), st.PERMANENT_FAILURE, planned.failure, now, planned.template,
+                planned.channel, planned.refs), now)
         score = now.timestamp()
         for ref, value in planned.refs.items():
             pipe.zadd(index_key(ref, value), {message_id: score})
@@ -235,22 +262,26 @@ class MessageStore:
         provider_ref: str = "",
         pipe: Pipeline | None = None,
         next_due: datetime | None = None,
+        send_seconds: float | None = None,
     ) -> Transition | None:
         """Move a message to `target` if the state machine allows it from its current status.
 
         `next_due` is when the message should next be worked on (a retry time); the sweeper
-        treats it as stuck some time after that. Inside a pipeline the script is only queued
-        and None is returned.
+        treats it as stuck some time after that. `send_seconds` is how long the channel took (for
+        the send-duration histogram). Inside a pipeline the script is only queued and None is
+        returned.
         """
         keys, args = _transition_call(message_id, target, reason, now or utcnow(), lease_until, lease_token,
-                                      provider_ref, next_due)
+                                      provider_ref, next_due, self.callbacks, send_seconds)
         if pipe is not None:
+            position = len(pipe.command_stack)
             await self._transition(keys=keys, args=args, client=pipe)
+            self._queued.setdefault(pipe, []).append((position, message_id, target, reason, ""))
             return None
         moved, previous = await self._transition(keys=keys, args=args)
         result = Transition(bool(moved), previous.decode() if isinstance(previous, bytes) else previous)
         if result.moved:
-            _log_move(message_id, result.previous, target, reason)
+            log_move(message_id, result.previous, target, reason)
         return result
 
     async def claim(
@@ -261,15 +292,30 @@ class MessageStore:
         The message (without its history) comes back only when the claim moved it: as it is
         after the move, in `sending` with its attempts counted.
         """
-        keys, args = _transition_call(message_id, st.SENDING, "", now or utcnow(), lease_until, lease_token, "", None)
+        keys, args = _transition_call(message_id, st.SENDING, "", now or utcnow(), lease_until, lease_token, "", None,
+                                      self.callbacks, None)
         raw = await self._claim(keys=keys, args=args)
         previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
         result = Transition(bool(raw[0]), previous)
         if not result.moved:
             return result, None
-        _log_move(message_id, result.previous, st.SENDING, "")
+        log_move(message_id, result.previous, st.SENDING, "")
         flat = raw[2]
         return result, self._decode(dict(zip(flat[::2], flat[1::2])), [])
+
+    def log_executed(self, pipe: Pipeline, results: list[Any]) -> None:
+        """Log the status changes `stage` and `move(pipe=...)` queued into `pipe`, now that it ran.
+
+        Call it with `pipe.execute()`'s results: a move the script refused is not logged.
+        """
+        for position, message_id, target, reason, previous in self._queued.pop(pipe, []):
+            if position is None:  # written by `stage`: always happened if the transaction ran
+                log_move(message_id, previous, target, reason)
+                continue
+            result = results[position] if position < len(results) else None
+            if isinstance(result, list) and result and result[0]:
+                previous = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
+                log_move(message_id, previous, target, reason)
 
     async def erase_personal(self, message_id: str) -> None:
         """Retention: drop the sealed personal part; ids, status and history stay."""
@@ -278,7 +324,7 @@ class MessageStore:
 
 def _transition_call(
     message_id: str, target: str, reason: str, now: datetime, lease_until: datetime | None, lease_token: str,
-    provider_ref: str, next_due: datetime | None,
+    provider_ref: str, next_due: datetime | None, callbacks: bool = False, send_seconds: float | None = None,
 ) -> tuple[list[str], list[str]]:
     """KEYS and ARGV of the transition script (and of the claim, which is the same move)."""
     if target in SETTLED_STATUSES:
@@ -297,13 +343,19 @@ def _transition_call(
         provider_ref,
         active_score,
         message_id,
+        "1" if callbacks and target in cb.MESSAGE_STATUSES else "",
+        metrics.bucket_label(send_seconds) if send_seconds is not None else "",
+        repr(send_seconds) if send_seconds is not None else "",
     ]
-    return [msg_key(message_id), history_key(message_id), ACTIVE, SETTLED], args
+    return [msg_key(message_id), history_key(message_id), ACTIVE, SETTLED, metrics.MESSAGES, metrics.SEND,
+            cb.DUE, cb.queue_key(cb.message_stream(message_id))], args
 
 
-def _log_move(message_id: str, previous: str, target: str, reason: str) -> None:
+def log_move(message_id: str, previous: str, target: str, reason: str) -> None:
+    """One `message.status` log event per status change (ids and statuses only, never personal data)."""
     log.info(
-        "message %s %s -> %s%s", message_id, previous, target, f" ({reason})" if reason else "",
+        "message %s %s%s", message_id, f"{previous} -> {target}" if previous else target,
+        f" ({reason})" if reason else "",
         extra={"event": "message.status", "message_id": message_id, "status": target,
                "previous": previous, "reason": reason},
     )

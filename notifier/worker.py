@@ -12,6 +12,7 @@ from typing import Any
 
 from arq import Worker, cron
 
+from .callbacks import CallbackDispatcher
 from .claiming import BatchClaimWorker
 from .compose import Composer
 from .config import Settings
@@ -66,9 +67,14 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         ctx["deliverer"] = Deliverer(
             settings, runtime.redis, runtime.store, Composer(settings, runtime.renderer), channels, limiter
         )
+        if settings.status_callback_url:  # posts status callbacks to the case system (callbacks.py)
+            ctx["callbacks"] = CallbackDispatcher(settings, runtime.redis)
+            await ctx["callbacks"].start()
         log.info("worker started (email=%s)", settings.email_backend)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        if "callbacks" in ctx:
+            await ctx["callbacks"].stop()
         for channel in ctx.get("channels", {}).values():
             await channel.close()
 

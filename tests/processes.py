@@ -74,26 +74,31 @@ def port_open(port: int) -> bool:
 
 
 @dataclass
-class SmtpSink:
+class StandIn:
+    """A stand-in provider process from `bench/standins.py`: `smtp` or `gateway`."""
+
+    kind: str
     port: int
     record: Path
     log: Path
     proc: Proc | None = None
 
     def start(self) -> None:
-        self.proc = Proc([sys.executable, "-m", "bench.standins", "smtp", "--port", str(self.port), "--record", str(self.record)],
+        self.proc = Proc([sys.executable, "-m", "bench.standins", self.kind, "--port", str(self.port), "--record", str(self.record)],
                          dict(os.environ), self.log).start()
-        wait_until(lambda: port_open(self.port), 20, "SMTP sink listening")
+        wait_until(lambda: port_open(self.port), 20, f"{self.kind} stand-in listening")
 
     def stop(self) -> None:
         if self.proc:
             self.proc.stop()
 
     def counts(self) -> Counter[str]:
+        """Arrivals per message id (SMTP Message-ID header, or the SMS gateway's userref)."""
         if not self.record.exists():
             return Counter()
         lines = [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
-        return Counter(r["message_id"] for r in lines)
+        key = "message_id" if self.kind == "smtp" else "userref"
+        return Counter(r[key] for r in lines)
 
 
 @dataclass

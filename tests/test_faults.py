@@ -22,7 +22,8 @@ from notifier.redis_server import EmbeddedRedis, free_port
 from notifier.sealing import generate_key
 
 from conftest import SECRET, referral
-from processes import Notifier, SmtpSink, wait_until
+from kickoff_helpers import attendance, invitee, scheduled
+from processes import Notifier, StandIn, wait_until
 
 pytestmark = pytest.mark.slow
 BURST = 200
@@ -33,8 +34,10 @@ MAX_JOBS = 8
 def rig(tmp_path: Path):
     redis = EmbeddedRedis(tmp_path / "r")
     redis.start()
-    sink = SmtpSink(free_port(), tmp_path / "smtp.jsonl", tmp_path / "smtp.log")
+    sink = StandIn("smtp", free_port(), tmp_path / "smtp.jsonl", tmp_path / "smtp.log")
     sink.start()
+    gateway = StandIn("gateway", free_port(), tmp_path / "sms.jsonl", tmp_path / "gateway.log")
+    gateway.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
     env.update({
         "REDIS_URL": redis.url,
@@ -45,6 +48,9 @@ def rig(tmp_path: Path):
         "NOTIFIER_EMAIL_BACKEND": "smtp",
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
         "NOTIFIER_SMTP_PORT": str(sink.port),
+        "NOTIFIER_SMS_BACKEND": "gatewayapi",
+        "NOTIFIER_SMS_URL": f"http://127.0.0.1:{gateway.port}",
+        "NOTIFIER_SMS_TOKEN": "gateway-token",
         "NOTIFIER_SEND_TIMEOUT_SECONDS": "2",
         "NOTIFIER_RETRY_BASE_SECONDS": "0.5",
         "NOTIFIER_RETRY_MAX_SECONDS": "2",
@@ -55,8 +61,10 @@ def rig(tmp_path: Path):
     service = Notifier(env, tmp_path)
     port = free_port()
     service.web(port)
+    service.gateway = gateway  # type: ignore[attr-defined]
     yield redis, sink, service, f"http://127.0.0.1:{port}"
     service.stop_all()
+    gateway.stop()
     sink.stop()
     redis.stop()
 
@@ -74,24 +82,51 @@ async def _burst(url: str, n: int, prefix: str) -> list[str]:
     return ids
 
 
-def _arrived(sink: SmtpSink, ids: list[str]) -> set[str]:
+def _arrived(sink: StandIn, ids: list[str]) -> set[str]:
     wanted = {f"<{i}@localhost>" for i in ids}
     return wanted & set(sink.counts())
 
 
+async def _no_show_burst(url: str, n: int) -> list[str]:
+    """A kickoff with `n` phone-only invitees and an attendance with nobody there: n no-show SMS."""
+    from notifier.casesystem import CaseSystem
+
+    invitees = [invitee(f"N-{i}", "fi", email=None, phone=f"040 {1000000 + i}") for i in range(n)]
+    async with aiohttp.ClientSession() as http:
+        case = CaseSystem(url, SECRET, http)
+        status, _ = await case.send("kickoff.scheduled", scheduled("S-FAULT", invitees))
+        assert status == 202
+        status, answer = await case.send("kickoff.attendance", attendance("S-FAULT", []))
+        assert status == 202
+    return answer["messages"]
+
+
 def test_worker_killed_mid_burst_loses_nothing(rig):
     redis, sink, service, url = rig
+    gateway = service.gateway
     worker = service.worker()
     ids = asyncio.run(_burst(url, BURST, "K"))
+    sms_ids = asyncio.run(_no_show_burst(url, 50))
+    r = redis_sync.Redis.from_url(redis.url)
     wait_until(lambda: len(sink.counts()) >= 30, 60, "first sends")
     worker.kill9()
     service.worker()
-    wait_until(lambda: len(_arrived(sink, ids)) == BURST, 90, "all 200 delivered after the restart")
-    counts = sink.counts()
-    duplicates = sum(c - 1 for c in counts.values())
-    takeovers = int(redis_sync.Redis.from_url(redis.url).get(TAKEOVERS) or 0)
-    assert duplicates <= MAX_JOBS, f"{duplicates} duplicates"
+    wait_until(lambda: len(_arrived(sink, ids)) == BURST, 90, "all 200 e-mails delivered after the restart")
+    sms_wanted = {i for i in sms_ids if _is_sms(r, i)}
+    assert len(sms_wanted) == 50
+    wait_until(lambda: sms_wanted <= set(gateway.counts()), 90, "all 50 no-show SMS delivered")
+    duplicates = sum(c - 1 for c in sink.counts().values()) + sum(c - 1 for c in gateway.counts().values())
+    takeovers = int(r.get(TAKEOVERS) or 0)
+    # One dead worker: at most one e-mail (one SMTP transaction at a time) plus MAX_JOBS SMS.
+    assert duplicates <= 1 + MAX_JOBS, f"{duplicates} duplicates"
     assert duplicates <= takeovers
+
+
+def _is_sms(r: redis_sync.Redis, message_id: str) -> bool:
+    import json as _json
+
+    meta = r.hget(f"notifier:msg:{message_id}", "meta")
+    return bool(meta) and _json.loads(meta)["channel"] == "sms"
 
 
 def test_smtp_down_for_ten_seconds_then_every_message_once(rig):

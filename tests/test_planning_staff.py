@@ -194,3 +194,12 @@ def test_announcement_one_message_per_recipient_and_channel_in_their_language():
     assert t1_email.context["translated"] is False
     assert t1_sms.recipient.phone == "+358401234567" and t1_sms.template == "announcement-sms" and t1_sms.failure is None
     assert t2_sms.failure == "no-mobile-number"  # a landline cannot take an SMS: recorded, not dropped
+
+
+def test_worker_runs_the_digest_jobs_and_the_weekly_cron_in_helsinki_time():
+    from notifier.worker import make_worker
+
+    worker = make_worker(Settings(redis_url="redis://127.0.0.1:1/0"), handle_signals=False)
+    [job] = [c for c in worker.cron_jobs if c.name == "weekly_digest"]
+    assert (job.weekday, job.hour, job.minute, job.second) == (0, 7, 0, 0)
+    assert worker.timezone == HEL and "digest_for" in worker.functions

@@ -102,8 +102,9 @@ async def test_unknown_address_outside_staff_domains_gets_nothing(start_service)
     svc = await staff_service(start_service, worker=False)
     status, body, _ = await page(svc, "POST", "/subscribe", data={"email": "x@gmail.example"})
     assert status == 200 and await pending_count(svc) == 0
-    status, body, _ = await page(svc, "POST", "/subscribe", data={"email": "not an address"})
+    status, body, _ = await page(svc, "POST", "/subscribe", data={"email": '"><script>alert(1)</script>'})
     assert status == 400 and "Kirjoita kelvollinen sähköpostiosoite" in body
+    assert "<script" not in body and 'value="&#34;&gt;&lt;script&gt;' in body
 
 
 async def test_one_confirmation_per_address_per_ten_minutes(start_service):

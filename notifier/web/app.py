@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook
 from ..config import Settings
 from ..runtime import Runtime
 from . import api, call_prompts, sms_status, staff, webhooks
+from . import metrics
 from .keys import RUNTIME, WEBHOOK
 from .problems import Problem, problem
 
@@ -59,4 +60,5 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     call_prompts.add_routes(app)
     sms_status.add_routes(app)
     staff.add_routes(app)
+    metrics.add_routes(app)
     return app
