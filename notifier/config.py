@@ -43,6 +43,7 @@ class Settings:
     data_dir: Path = Path("var")
     webhook_secret: str | None = None
     api_token: str | None = None
+    coordinator_token: str | None = None
     data_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8080"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Helsinki"))
@@ -99,6 +100,7 @@ class Settings:
     email_rate: float = 0.0  # messages/s over all workers; 0 = unlimited
     sms_rate: float = 0.0
     retention_days: float = 90.0
+    subscribe_limit_per_hour: int = 20  # /subscribe posts per client address
     worker_poll_delay: float = 0.05
 
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
@@ -177,6 +179,7 @@ class Settings:
             data_dir=Path(get("NOTIFIER_DATA_DIR", "var")),
             webhook_secret=get("NOTIFIER_WEBHOOK_SECRET") or None,
             api_token=get("NOTIFIER_API_TOKEN") or None,
+            coordinator_token=get("NOTIFIER_COORDINATOR_TOKEN") or None,
             data_keys=tuple(k.strip() for k in get("NOTIFIER_DATA_KEY", "").split(",") if k.strip()),
             public_url=get("NOTIFIER_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             timezone=tz,
@@ -230,6 +233,7 @@ class Settings:
             email_rate=number("NOTIFIER_EMAIL_RATE", 0.0),
             sms_rate=number("NOTIFIER_SMS_RATE", 0.0),
             retention_days=number("NOTIFIER_RETENTION_DAYS", 90.0),
+            subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
         )

@@ -45,7 +45,7 @@ class Demo:
         return answer["messages"]
 
     async def api(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.settings.api_token}"}
+        headers = {"Authorization": f"Bearer {self.settings.coordinator_token or self.settings.api_token}"}
         async with self.http.request(method, self.url + path, json=body, headers=headers) as resp:
             payload = await resp.json(content_type=None)
             if resp.status >= 400:

@@ -38,6 +38,10 @@ def local_settings(settings: Settings) -> tuple[Settings, list[str]]:
         path = d / "api-token"
         changes["api_token"] = _read_or_create(path, lambda: secrets.token_urlsafe(32))
         notes.append(f"API token (NOTIFIER_API_TOKEN) is in {path}")
+    if not settings.coordinator_token:
+        path = d / "coordinator-token"
+        changes["coordinator_token"] = _read_or_create(path, lambda: secrets.token_urlsafe(32))
+        notes.append(f"coordinators' API token (NOTIFIER_COORDINATOR_TOKEN) is in {path}")
     if not settings.data_keys:
         path = d / "data-key"
         changes["data_keys"] = (_read_or_create(path, generate_key),)

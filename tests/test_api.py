@@ -38,3 +38,16 @@ async def test_healthz_follows_redis(start_service, redis_server):
     svc = await start_service(worker=False)
     async with svc.http.get(svc.url + "/healthz") as resp:
         assert resp.status == 200
+
+
+async def test_roles_have_separate_tokens_when_a_coordinator_token_is_set(start_service):
+    svc = await start_service(worker=False, coordinator_token="coordinator-secret")
+    staff = {"name": "Tiina T", "email": "tiina@example.fi", "language": "fi", "organisation": "te-office", "site": "turku"}
+    # The case systems' token may read messages but not change the staff directory.
+    assert (await svc.api("GET", "/api/messages?client_id=C-1"))[0] == 200
+    status, body = await svc.api("PUT", "/api/staff/ST-1", json=staff)
+    assert status == 403 and "coordinator" in body["detail"]
+    # The coordinators' token may do both.
+    assert (await svc.api("PUT", "/api/staff/ST-1", token="coordinator-secret", json=staff))[0] in (200, 201)
+    assert (await svc.api("GET", "/api/messages?client_id=C-1", token="coordinator-secret"))[0] == 200
+    assert (await svc.api("GET", "/api/staff", token="nobody"))[0] == 401

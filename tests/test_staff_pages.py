@@ -114,6 +114,19 @@ async def test_one_confirmation_per_address_per_ten_minutes(start_service):
     assert await pending_count(svc) == 1
 
 
+async def test_subscribe_is_rate_limited_per_client_address(start_service):
+    svc = await staff_service(start_service, worker=False, subscribe_limit_per_hour=3)
+    statuses = []
+    for i in range(5):
+        status, body, _ = await page(svc, "POST", "/subscribe", data={"email": f"p{i}@te-toimisto.example"})
+        statuses.append(status)
+    assert statuses == [200, 200, 200, 429, 429]
+    assert "Liian monta yritystä" in body
+    assert await pending_count(svc) == 3  # nothing was sent for the refused ones
+    keys = [k.decode() for k in await svc.runtime.redis.keys("notifier:throttle:*")]
+    assert keys and not any("127.0.0.1" in k for k in keys)  # the address is not stored in the clear
+
+
 # -- signed links ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..validation import FieldError
-from .auth import require_token
+from .auth import CASE_SYSTEM, require_role
 from .keys import RUNTIME
 from .problems import Problem
 from .views import message_view
@@ -15,7 +15,7 @@ LOOKUPS = {"client_id": "client", "staff_id": "staff", "session_id": "session"}
 
 async def get_message(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    require_token(request, rt.settings.api_token)
+    require_role(request, rt.settings, CASE_SYSTEM)
     message = await rt.store.get(request.match_info["id"])
     if message is None:
         raise Problem(404, "no such message")
@@ -24,7 +24,7 @@ async def get_message(request: web.Request) -> web.Response:
 
 async def list_messages(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    require_token(request, rt.settings.api_token)
+    require_role(request, rt.settings, CASE_SYSTEM)
     given = [(param, ref) for param, ref in LOOKUPS.items() if request.query.get(param)]
     if len(given) != 1:
         raise Problem(422, "give exactly one of client_id, staff_id, session_id",

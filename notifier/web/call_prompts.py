@@ -15,7 +15,7 @@ from ..planning_kickoff import CALL_SCRIPT
 from ..sessions import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
 from ..store import utcnow
 from ..validation import FieldError, Invalid, Reader
-from .auth import require_token
+from .auth import CASE_SYSTEM, require_role
 from .jsonbody import json_body
 from .keys import RUNTIME
 from .problems import Problem
@@ -56,7 +56,7 @@ def _view(request: web.Request, prompt: CallPrompt, absent: set[str]) -> dict[st
 
 async def list_call_prompts(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    require_token(request, rt.settings.api_token)
+    require_role(request, rt.settings, CASE_SYSTEM)
     session_id = request.query.get("session_id", "").strip()
     if not session_id:
         raise Problem(422, "session_id is required", [FieldError("session_id", "is required")])
@@ -84,7 +84,7 @@ def read_outcome(document: Any) -> tuple[str, str]:
 
 async def record_call_outcome(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
-    require_token(request, rt.settings.api_token)
+    require_role(request, rt.settings, CASE_SYSTEM)
     prompt_id = request.match_info["id"][:128]
     found = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
     if not found:

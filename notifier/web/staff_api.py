@@ -25,7 +25,7 @@ from ..runtime import Runtime
 from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, duplicate_error, parse_staff
 from ..store import utcnow
 from ..validation import FieldError, Invalid, Reader
-from .auth import require_token
+from .auth import COORDINATOR, require_role
 from .jsonbody import json_body, parse_json, read_body, decode_utf8
 from .keys import RUNTIME
 from .problems import Problem
@@ -34,7 +34,7 @@ from .views import local
 
 def _rt(request: web.Request) -> Runtime:
     rt = request.app[RUNTIME]
-    require_token(request, rt.settings.api_token)
+    require_role(request, rt.settings, COORDINATOR)
     return rt
 
 

@@ -29,6 +29,7 @@ from ..staff import (
 from ..store import new_id, utcnow
 from ..validation import LANGUAGES, Reader
 from .keys import RUNTIME
+from .throttle import client_key, over_limit
 
 log = logging.getLogger("notifier.pages")
 
@@ -113,6 +114,9 @@ async def subscribe(request: web.Request) -> web.Response:
     assert isinstance(language, str)
     if not links.available:
         return page(rt, "unavailable", language, status=503)
+    secret = rt.settings.signing_secrets[0] if rt.settings.signing_secrets else rt.settings.webhook_secret or ""
+    if await over_limit(rt.redis, "subscribe", client_key(request, secret), rt.settings.subscribe_limit_per_hour):
+        return page(rt, "too-many", language, status=429)
     raw = form.get("email")
     r = Reader({"email": raw if isinstance(raw, str) else None}, "")
     email = r.email("email", required=True)
