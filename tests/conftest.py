@@ -121,8 +121,9 @@ class Service:
     def outbox(self) -> Path:
         return self.settings.outbox_dir
 
-    async def api(self, method: str, path: str, token: str | None = API_TOKEN, **kw: Any) -> tuple[int, Any]:
+    async def api(self, method: str, path: str, token: str | None = API_TOKEN, headers_extra: dict[str, str] | None = None, **kw: Any) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(headers_extra or {})
         async with self.http.request(method, self.url + path, headers=headers, **kw) as resp:
             return resp.status, await resp.json(content_type=None)
 
@@ -189,7 +190,8 @@ async def start_service_once(start_service: ServiceFactory) -> AsyncIterator[Ser
 
     async def get() -> Service:
         if "svc" not in holder:
-            holder["svc"] = await start_service(worker=False)
+            holder["svc"] = await start_service(worker=False, signing_secrets=("fuzz-signing-secret",),
+                                                staff_email_domains=("te-toimisto.example",))
         return holder["svc"]
 
     yield get

@@ -100,3 +100,90 @@ async def test_raw_bodies_never_5xx(start_service_once, raw, depth, content_type
     if status != 202:
         assert await _state(svc) == before
     assert await _healthy(svc)
+
+
+# -- every JSON endpoint, and the kickoff events --------------------------------------------------
+
+JSON_ENDPOINTS = [
+    ("PUT", "/api/staff/ST-fuzz"),
+    ("POST", "/api/practice-changes"),
+    ("POST", "/api/announcements"),
+    ("POST", "/api/digests/run"),
+    ("POST", "/api/call-prompts/unknown/outcome"),
+]
+FORM_ENDPOINTS = ["/subscribe", "/preferences/x.y.z", "/unsubscribe/x.y.z", "/acknowledge/x.y.z", "/subscribe/confirm/x.y.z"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(JSON_ENDPOINTS), body=st.one_of(json_values, st.dictionaries(
+    st.sampled_from(["name", "email", "phone", "language", "organisation", "site", "digest", "title", "body",
+                     "effective_from", "sites", "organisations", "subject", "audience", "channels", "send_at",
+                     "outcome", "note", "week"]),
+    st.one_of(json_values, nasty_strings), max_size=8)))
+async def test_json_endpoints_never_5xx_on_any_json(start_service_once, endpoint, body):
+    svc = await start_service_once()
+    method, path = endpoint
+    before = await _state(svc)
+    status, answer = await svc.api(method, path, json=body)
+    assert status < 500, answer
+    if status >= 400:
+        assert await _state(svc) == before
+    assert await _healthy(svc)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(endpoint=st.sampled_from(JSON_ENDPOINTS), raw=st.binary(max_size=200),
+       content_type=st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded"]))
+async def test_json_endpoints_never_5xx_on_raw_bodies(start_service_once, endpoint, raw, content_type):
+    svc = await start_service_once()
+    method, path = endpoint
+    status, _ = await svc.api(method, path, data=raw, headers_extra={"Content-Type": content_type})
+    assert status < 500
+    assert await _healthy(svc)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(FORM_ENDPOINTS), form=st.dictionaries(
+    st.sampled_from(["email", "language", "digest", "csrf", "x"]), st.one_of(st.text(max_size=300), st.just("x" * 20000)), max_size=4))
+async def test_pages_never_5xx_on_any_form(start_service_once, path, form):
+    svc = await start_service_once()
+    async with svc.http.post(svc.url + path, data=form) as resp:
+        await resp.read()
+        assert resp.status < 500
+    assert await _healthy(svc)
+
+
+@st.composite
+def mutated_kickoffs(draw: st.DrawFn) -> dict[str, Any]:
+    from kickoff_helpers import attendance, invitee, scheduled
+
+    kind = draw(st.sampled_from(["kickoff.scheduled", "kickoff.attendance", "kickoff.cancelled"]))
+    if kind == "kickoff.scheduled":
+        data: Any = scheduled("S-FUZZ", [invitee("C-1", phone="040 1234567")])
+        target = draw(st.sampled_from([data, data["session"], data["session"]["location"], data["session"]["staff"], data["invitees"][0]]))
+    elif kind == "kickoff.attendance":
+        data = attendance("S-FUZZ", ["C-1"])
+        target = data
+    else:
+        data = {"session_id": "S-FUZZ"}
+        target = data
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(sorted(target) + ["unknown"]))
+        if draw(st.booleans()):
+            target[key] = draw(st.one_of(json_values, nasty_strings))
+        else:
+            target.pop(key, None)
+    return {"type": kind, "data": data}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=mutated_kickoffs())
+async def test_mutated_kickoff_events_never_5xx(start_service_once, doc):
+    svc = await start_service_once()
+    body = json.dumps(doc, ensure_ascii=False)
+    before = await _state(svc)
+    status, ctype = await _post(svc, body.encode(), body)
+    assert status < 500
+    if status != 202:
+        assert await _state(svc) == before
+    assert await _healthy(svc)
