@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -77,6 +78,14 @@ def message_stream(message_id: str) -> str:
     return f"msg:{message_id}"
 
 
+def prompt_stream(prompt_id: str) -> str:
+    return f"prompt:{prompt_id}"
+
+
+def acknowledgement_stream(change_id: str, staff_id: str) -> str:
+    return f"ack:{change_id}:{staff_id}"
+
+
 def to_ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 
@@ -108,10 +117,10 @@ def message_status_event(message_id: str, n: int, status: str, reason: str, at: 
                      "channel": channel, "refs": refs}}
 
 
-def call_outcome_event(prompt_id: str, n: int, session_id: str, client_id: str, staff_id: str, outcome: str,
+def call_outcome_event(prompt_id: str, session_id: str, client_id: str, staff_id: str, outcome: str,
                        at: datetime) -> dict[str, Any]:
     """A recorded call. The staff member's note is free text and may name people: never sent."""
-    return {"id": f"cpo_{prompt_id}_{n}", "type": CALL_PROMPT_OUTCOME, "at": _iso(at),
+    return {"id": f"cpo_{prompt_id}_{uuid.uuid4().hex}", "type": CALL_PROMPT_OUTCOME, "at": _iso(at),
             "data": {"call_prompt_id": prompt_id, "session_id": session_id, "client_id": client_id,
                      "staff_id": staff_id, "outcome": outcome}}
 
@@ -274,6 +283,9 @@ class CallbackDispatcher:
             except (RedisError, OSError) as exc:  # Redis away: the worker's supervisor deals with it
                 log.warning("status callbacks: Redis unavailable (%s)", type(exc).__name__)
                 worked = 0
+            except Exception:  # a bug must not stop the callbacks of every other subject for good
+                log.exception("status callbacks: unexpected error; going on")
+                worked = 0
             if not worked:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), IDLE_SECONDS)
@@ -281,8 +293,11 @@ class CallbackDispatcher:
     async def run_once(self) -> int:
         """Post the head of every due stream once; returns how many were posted."""
         claimed = await self.claim()
-        if claimed:
-            await asyncio.gather(*(self.deliver(c) for c in claimed))
+        results = await asyncio.gather(*(self.deliver(c) for c in claimed), return_exceptions=True)
+        for c, result in zip(claimed, results):
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                # The stream's lease runs out and its head is tried again then.
+                log.error("status callback for %s failed unexpectedly (%s)", c.stream, type(result).__name__)
         return len(claimed)
 
     async def claim(self, limit: int = BATCH) -> list[Claimed]:

@@ -11,7 +11,7 @@ families.
 Layout (prefix `notifier:metrics:`):
   messages    hash "<template>|<channel>|<status>" -> times a message entered that status
   send        hash "<channel>|<le>" -> sends that took at most `le` seconds (per bucket, not
-              cumulative; `+Inf` for the rest), "<channel>|sum" -> total seconds
+              cumulative; `+Inf` for the rest), "<channel>|sum_us" -> total microseconds
   webhooks    hash "<endpoint>|<status>" -> answers given to webhooks in
   callbacks   hash "<type>|<outcome>" and "answer|<status>" (see `callbacks.py`)
 """
@@ -176,7 +176,7 @@ def _histograms(send: dict[str, float]) -> Iterable[Metric]:
             buckets.append((_le(bound), cumulative))
         cumulative += send.get(f"{channel}|+Inf", 0)
         buckets.append(("+Inf", cumulative))
-        family.add_metric([channel], buckets, sum_value=send.get(f"{channel}|sum", 0.0))
+        family.add_metric([channel], buckets, sum_value=send.get(f"{channel}|sum_us", 0.0) / 1_000_000)
     yield family
 
 

@@ -13,7 +13,7 @@ from conftest import referral, wait_for
 from notifier import callbacks as cb
 from notifier import status as st
 
-PERSONAL = ["Matti", "Meikäläinen", "Sven", "Ström", "example.fi", "040", "358401234567"]
+PERSONAL = ["Matti", "Meikäläinen", "Sven", "Ström", "example.fi", "040 1234567", "+358401234567"]
 
 
 def callback_settings(rec) -> dict:
@@ -131,3 +131,47 @@ async def test_without_a_callback_url_nothing_is_recorded(start_service):
     await svc.final(answer["messages"][0])
     _, answer = await svc.case.send("client.referred", referral("C-6002", "fi", email=None))
     assert not await svc.runtime.redis.keys("notifier:callbacks:*")
+
+
+async def test_call_outcomes_and_first_acknowledgements_are_called_back(start_service, receiver):
+    from datetime import timedelta
+
+    from kickoff_helpers import HELSINKI, attendance, invitee, scheduled
+    from staff_helpers import GENERAL, SIGNING_SECRET, TURKU_FI, post_change, put_staff
+
+    from notifier.links import Links
+    from notifier.staff import StaffDirectory
+
+    svc = await start_service(signing_secrets=(SIGNING_SECRET,), **callback_settings(receiver))
+    starts = datetime.now(HELSINKI) + timedelta(minutes=1)
+    await svc.case.send("kickoff.scheduled", scheduled("S-CB-1", [invitee("C-7001", phone="040 1234567")], starts_at=starts))
+    _, answer = await svc.case.send("kickoff.attendance", attendance("S-CB-1", []))
+    [prompt_id] = answer["call_prompts"]
+    for outcome in ("no-answer", "reached"):
+        status, _ = await svc.api("POST", f"/api/call-prompts/{prompt_id}/outcome",
+                                  json={"outcome": outcome, "note": "Matti Meikäläinen answered at 040 1234567"})
+        assert status == 200
+
+    await put_staff(svc, "ST-9", TURKU_FI)
+    change_id = await post_change(svc, GENERAL)
+    rt = svc.runtime
+    member = await StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets).get("ST-9")
+    link = Links(rt.settings.signing_secrets, svc.url).acknowledge(member, change_id)
+    for _ in range(2):  # the second acknowledgement changes nothing and calls nothing back
+        async with svc.http.post(link) as resp:
+            assert resp.status == 200
+
+    await wait_for(lambda: len(receiver.accepted("call_prompt.outcome")) == 2
+                   and len(receiver.accepted("practice_change.acknowledged")) == 1)
+    assert all(p.verified for p in receiver.posts)
+    calls = receiver.accepted("call_prompt.outcome")
+    assert [c["data"]["outcome"] for c in calls] == ["no-answer", "reached"]
+    assert calls[0]["data"] == {"call_prompt_id": prompt_id, "session_id": "S-CB-1", "client_id": "C-7001",
+                                "staff_id": "ST-7", "outcome": "no-answer", "at": calls[0]["data"]["at"]}
+    [ack] = receiver.accepted("practice_change.acknowledged")
+    assert ack["data"] == {"practice_change_id": change_id, "staff_id": "ST-9", "at": ack["data"]["at"]}
+    at = datetime.fromisoformat(ack["data"]["at"])
+    assert at.utcoffset() == at.astimezone(HELSINKI).utcoffset()  # Helsinki time, whatever the season
+    bodies = json.dumps([p.payload for p in receiver.posts], ensure_ascii=False)
+    assert not [word for word in PERSONAL + ["Tiina", "Turunen", "te-toimisto.example"] if word in bodies]
+    await wait_for(lambda: receiver.accepted("message.status"))  # the no-show SMS and the rest, too
