@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ import aiohttp
 from notifier.config import Settings
 
 from . import scenarios
-from .rig import REPO, Rig
+from .rig import REPO, Rig, machine_busy_seconds
 
 FULL = {"referrals": 5000, "absentees": 500, "staff": 10_000}
 TARGETS = {
@@ -75,7 +76,7 @@ async def run_scenarios(rig: Rig, args: argparse.Namespace, sizes: dict[str, int
             if args.only and name not in args.only:
                 continue
             print(f"-- {name} ...", flush=True)
-            cpu_before = rig.sampler.cpu_seconds()
+            cpu_before, busy_before = rig.sampler.cpu_seconds(), machine_busy_seconds()
             began = time.monotonic()
             try:
                 result = await run()
@@ -84,10 +85,13 @@ async def run_scenarios(rig: Rig, args: argparse.Namespace, sizes: dict[str, int
             except scenarios.Stalled as exc:
                 result = {"error": f"stalled: {exc}"}
             rig.check_alive()
-            cpu_after = rig.sampler.cpu_seconds()
+            cpu_after, busy_after = rig.sampler.cpu_seconds(), machine_busy_seconds()
             result["wall_seconds"] = round(time.monotonic() - began, 1)
             if "skipped" not in result:
-                result["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 1) for k in cpu_after}
+                cpu = {k: round(cpu_after[k] - cpu_before.get(k, 0.0), 1) for k in cpu_after}
+                result["cpu_seconds"] = cpu
+                # Anything else the machine did meanwhile (another test run, say) skews the numbers.
+                result["other_processes_cpu_seconds"] = round(max(0.0, busy_after - busy_before - sum(cpu.values())), 1)
             results[name] = result
             print(f"   {json.dumps(result)}", flush=True)
     return results
@@ -152,6 +156,9 @@ def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict
     elif d:
         row("digest fan-out", "skipped: " + d["skipped"] if "skipped" in d else d.get("error", ""), "", "")
     row("peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in memory.items()), "", "")
+    other = {k: v.get("other_processes_cpu_seconds", 0.0) for k, v in results.items()}
+    if any(v > 0 for v in other.values()):
+        row("CPU used by other processes meanwhile", ", ".join(f"{k} {v:.1f} s" for k, v in other.items()), "", "")
     lines.append("")
     row("target", "wanted", "measured", "met")
     row("---", "---", "---", "---")
@@ -182,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(timezone.utc)
     print(f"bench: {'quick' if args.quick else 'full'} run, {args.workers} workers, logs in {folder}", flush=True)
     ok = True
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the rig on SIGTERM too
     try:
         rig.start()
         results = asyncio.run(run_scenarios(rig, args, sizes))

@@ -138,6 +138,12 @@ class Sampler:
         self._stop.set()
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, all processes) since boot."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
 def _vm_hwm(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:

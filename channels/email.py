@@ -1,8 +1,7 @@
 """E-mail: building the RFC 5322 message, and two backends that carry it (SMTP, outbox).
 
-`build_email` is the only place a MIME message is assembled. Header values come from Python's
-`email` package with the default policy, which refuses CR/LF in headers, so a hostile name or
-subject cannot inject headers.
+`build_email` is the only place a MIME message is assembled (with Python's `email` package).
+A header value with CR or LF is refused, so a hostile name or subject cannot inject headers.
 """
 
 from __future__ import annotations
@@ -12,12 +11,18 @@ import email.policy
 import email.utils
 import ssl
 from dataclasses import dataclass
-from email.headerregistry import Address, HeaderRegistry
-from email.message import EmailMessage
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from pathlib import Path
 from typing import Mapping, Protocol
 
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender
 
 from .base import PermanentFailure, TemporaryFailure
 from .outbox import write_atomic
@@ -32,35 +37,20 @@ class EmailContentLike(Protocol):
     headers: Mapping[str, str]
 
 
-class _HeaderClasses(HeaderRegistry):
-    """The email package's header registry, keeping the one class it makes per header name.
-
-    `HeaderRegistry.__getitem__` creates a new class with `type()` each time a header is set or
-    parsed, a dozen times per message; that class depends only on the name. Remembering it cut
-    a quarter of the time `build_email` and its serialisation take (see `bench/README.md`);
-    parsing, validation (no CR/LF) and folding are the email package's, unchanged.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._classes: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        key = name.lower()
-        cls = self._classes.get(key)
-        if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
-        return cls
-
-
-#: `email.policy.SMTP` (CRLF, refuses CR/LF in header values) with the remembering registry.
-SMTP_POLICY = email.policy.SMTP.clone(header_factory=_HeaderClasses())
-
-
 @dataclass(frozen=True)
 class Mailbox:
     name: str
     address: str
+
+
+#: UTF-8 bodies as quoted-printable: readable 7-bit text whatever the relay supports.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+#: RFC 5322's recommended line length for header lines, and the longest a line may be.
+_HEADER_LINE = 78
+_MAX_LINE = 998
+#: How messages built here are written: CRLF, and header values exactly as `_header` made them.
+WIRE = email.policy.compat32.clone(linesep="\r\n", max_line_length=0)
 
 
 def build_email(
@@ -70,34 +60,89 @@ def build_email(
     sender: Mailbox,
     message_id: str,
     extra_headers: Mapping[str, str] | None = None,
-) -> EmailMessage:
-    """A multipart/alternative (text + HTML) message, with attachments when there are any."""
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["From"] = Address(display_name=sender.name, addr_spec=sender.address)
-    msg["To"] = Address(display_name=to.name, addr_spec=to.address)
-    msg["Subject"] = content.subject
-    msg["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+) -> Message:
+    """A multipart/alternative (text + HTML) message, inside multipart/mixed with attachments.
+
+    Built with the email package's classic (`compat32`) message classes, which do no parsing on
+    the way: the same message with the default policy took two and a half times as long to build
+    and serialise, the largest single cost of sending an e-mail (see `bench/README.md`). That
+    policy is what refused CR/LF in header values; here `_header` refuses them itself, so a
+    hostile name or subject still cannot inject headers. Non-ASCII text in headers becomes
+    RFC 2047 encoded words; bodies are quoted-printable UTF-8, so the message is 7-bit clean.
+    An address that is not ASCII (it would need SMTPUTF8) is refused with ValueError.
+    """
+    body = MIMEMultipart("alternative", _subparts=[_text_part(content.text, "plain"), _text_part(content.html, "html")])
+    root = body
+    if content.attachments:
+        del body["MIME-Version"]
+        root = MIMEMultipart("mixed", _subparts=[body, *(_attachment_part(a) for a in content.attachments)])
     domain = sender.address.rpartition("@")[2] or "localhost"
-    msg["Message-ID"] = f"<{message_id}@{domain}>"
-    msg["Auto-Submitted"] = "auto-generated"
-    for name, value in {**content.headers, **(extra_headers or {})}.items():
-        msg[name] = value
-    msg.set_content(content.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(content.html, subtype="html", charset="utf-8")
-    for att in content.attachments:
-        maintype, _, rest = att.content_type.partition("/")
-        subtype, _, params_text = rest.partition(";")
-        params = dict(
-            (k.strip(), v.strip()) for k, _, v in (p.partition("=") for p in params_text.split(";") if p.strip())
-        )
-        msg.add_attachment(att.data, maintype=maintype, subtype=subtype.strip(), filename=att.filename, params=params)
-    # set_content/add_alternative rewrite Content-* headers: set the language afterwards.
-    msg["Content-Language"] = content.language
-    return msg
+    headers = {
+        "From": _mailbox(sender),
+        "To": _mailbox(to),
+        "Subject": content.subject,
+        "Date": email.utils.formatdate(localtime=False, usegmt=True),
+        "Message-ID": f"<{message_id}@{domain}>",
+        "Auto-Submitted": "auto-generated",
+        **content.headers,
+        **(extra_headers or {}),
+        "Content-Language": content.language,
+    }
+    for name, value in headers.items():
+        root[name] = _header(name, value)
+    return root
 
 
-def recipients_of(msg: EmailMessage) -> list[str]:
-    return [a.addr_spec for a in msg["To"].addresses]
+def _no_crlf(name: str, value: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name} may not contain CR or LF")
+    return value
+
+
+def _header(name: str, value: str) -> str:
+    """A header value as it goes on the wire (`WIRE` writes it unchanged): ASCII as it is, unless
+    longer than a line may be; anything else as RFC 2047 encoded words folded at 78."""
+    _no_crlf(name, value)
+    if value.isascii() and len(name) + 2 + len(value) <= _MAX_LINE:
+        return value  # a long URL stays on its line, as the default policy leaves it
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name, maxlinelen=_HEADER_LINE).encode(linesep="\r\n")
+
+
+def _mailbox(m: Mailbox) -> str:
+    if not m.address.isascii():
+        raise ValueError("address is not ASCII (would need SMTPUTF8)")
+    return email.utils.formataddr((_no_crlf("name", m.name), _no_crlf("address", m.address)), charset="utf-8")
+
+
+def wire_bytes(msg: Message) -> bytes:
+    """The complete message as SMTP carries it and the outbox keeps it."""
+    return msg.as_bytes(policy=WIRE)
+
+
+def _text_part(text: str, subtype: str) -> MIMEText:
+    part = MIMEText(text, subtype, _UTF8_QP)
+    del part["MIME-Version"]
+    return part
+
+
+def _attachment_part(att: object) -> MIMEBase:
+    content_type: str = att.content_type  # type: ignore[attr-defined]
+    maintype, _, rest = content_type.partition("/")
+    subtype, _, params_text = rest.partition(";")
+    params = dict(
+        (k.strip(), v.strip()) for k, _, v in (p.partition("=") for p in params_text.split(";") if p.strip())
+    )
+    part = MIMEBase(maintype, subtype.strip(), **params)
+    del part["MIME-Version"]
+    part.set_payload(att.data)  # type: ignore[attr-defined]
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=_no_crlf("filename", att.filename))  # type: ignore[attr-defined]
+    return part
+
+
+def recipients_of(msg: Message) -> list[str]:
+    return [address for _name, address in email.utils.getaddresses(msg.get_all("To", []))]
 
 
 class OutboxEmail:
@@ -114,8 +159,8 @@ class OutboxEmail:
     async def close(self) -> None:
         return None
 
-    async def send(self, message_id: str, payload: EmailMessage) -> str | None:
-        data = payload.as_bytes(policy=email.policy.SMTP)
+    async def send(self, message_id: str, payload: Message) -> str | None:
+        data = wire_bytes(payload)
         await asyncio.to_thread(write_atomic, self.directory / f"{message_id}.eml", data)
         return None
 
@@ -183,11 +228,12 @@ class SmtpEmail:
         self._smtp = smtp
         return smtp
 
-    async def send(self, message_id: str, payload: EmailMessage) -> str | None:
+    async def send(self, message_id: str, payload: Message) -> str | None:
+        data, sender, recipients = wire_bytes(payload), extract_sender(payload) or "", extract_recipients(payload)
         async with self._lock:
             try:
                 smtp = await self._connection()
-                errors, _response = await smtp.send_message(payload)
+                errors, _response = await smtp.sendmail(sender, recipients, data)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 codes = [r.code for r in exc.recipients]
                 if codes and all(500 <= c < 600 for c in codes):
