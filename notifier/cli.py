@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, digest, demo."""
+"""`notifier` command line: run, web, worker, digest, announcement, check, demo."""
 
 from __future__ import annotations
 
@@ -71,7 +71,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(args.data_dir)
+    return run_demo(args.data_dir, keep_running=args.keep_running)
+
+
+def cmd_announcement(args: argparse.Namespace) -> int:
+    from .follow import follow_announcement
+
+    settings = _settings()
+    _need_redis(settings, "announcement")
+    configure(settings.log_level, settings.log_format)
+    return asyncio.run(follow_announcement(settings, args.id, args.wait, as_json=args.json))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .check import main as check
+
+    return check(as_json=args.json, verbose=args.verbose, timeout=args.timeout)
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -86,7 +101,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         week = parse_week(args.week)
         if week is None:
             sys.exit(f"notifier digest: --week must be an ISO week such as 2026-W49, not {args.week!r}")
-    return asyncio.run(run_by_hand(settings, week, args.wait))
+    return asyncio.run(run_by_hand(settings, week, args.wait, as_json=args.json))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,10 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("digest", help="run the weekly digest now (needs REDIS_URL and a running worker)")
     p.add_argument("--week", help="ISO week to claim the digests under, e.g. 2026-W49 (default: this week)")
     p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting")
+    p.add_argument("--json", action="store_true", help="print the run's report as JSON (no progress line)")
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("announcement", help="follow an announcement's messages until they are out (needs REDIS_URL)")
+    p.add_argument("id", help="the announcement's id (from POST /api/announcements)")
+    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting")
+    p.add_argument("--json", action="store_true", help="print the report as JSON (no progress line)")
+    p.set_defaults(func=cmd_announcement)
+
+    p = sub.add_parser("check", help="check the configuration: Redis, SMTP, SMS gateway, secrets (exit 1 on a problem)")
+    p.add_argument("--json", action="store_true", help="print every check as JSON, for scripts")
+    p.add_argument("--verbose", "-v", action="store_true", help="print the checks that passed too")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each service")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
     p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--keep-running", action="store_true",
+                   help="keep the service up after the demo (to try the coordinators' console) until Ctrl-C")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -84,6 +84,8 @@ class Settings:
     # Staff communication (README "Staff: digest, pages and announcements").
     signing_secrets: tuple[str, ...] = ()
     staff_email_domains: tuple[str, ...] = ()
+    # The coordinators' console (README "Coordinators' console"): who may sign in, by work e-mail.
+    coordinators: tuple[str, ...] = ()
     digest_schedule: tuple[int, int, int] | None = (0, 7, 0)  # weekday (0 = Monday), hour, minute
 
     office: Party = Party("TE-toimisto", "0295 025 500")
@@ -159,6 +161,7 @@ class Settings:
             raise ConfigError("NOTIFIER_SMS_TOKEN is required with NOTIFIER_SMS_BACKEND=gatewayapi")
 
         digest_schedule = parse_digest_schedule(get("NOTIFIER_DIGEST_SCHEDULE", "mon 07:00"))
+        coordinators = parse_coordinators(get("NOTIFIER_COORDINATORS", ""))
         callback_url, callback_secret = parse_status_callback(
             get("NOTIFIER_STATUS_CALLBACK_URL", ""), get("NOTIFIER_STATUS_CALLBACK_SECRET", ""))
 
@@ -215,6 +218,7 @@ class Settings:
                 d.strip().lower().lstrip("@") for d in get("NOTIFIER_STAFF_EMAIL_DOMAINS", "").split(",") if d.strip()
             ),
             digest_schedule=digest_schedule,
+            coordinators=coordinators,
             office=Party(
                 get("NOTIFIER_OFFICE_NAME", "TE-toimisto"),
                 get("NOTIFIER_OFFICE_PHONE", "0295 025 500"),
@@ -272,6 +276,20 @@ def parse_status_callback(url: str, secret: str) -> tuple[str | None, str | None
     if problem:
         raise ConfigError(f"NOTIFIER_STATUS_CALLBACK_SECRET {problem}")
     return url, secret
+
+
+def parse_coordinators(value: str) -> tuple[str, ...]:
+    """`NOTIFIER_COORDINATORS=a@x.fi,b@y.fi` -> the lower-cased addresses allowed into the console."""
+    from .validation import Reader
+
+    out: list[str] = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        r = Reader({"email": item}, "")
+        if r.email("email") is None:
+            raise ConfigError(f"NOTIFIER_COORDINATORS must be e-mail addresses separated by commas, not {item!r}")
+        if item.lower() not in out:
+            out.append(item.lower())
+    return tuple(out)
 
 
 def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:

@@ -22,6 +22,7 @@ from . import status as st
 from .casesystem import CaseSystem
 from .config import Settings
 from .local import local_settings
+from .demo_ecosystem import with_case_system
 from .redis_server import EmbeddedRedis, free_port
 from .runtime import Runtime
 from .server import serve
@@ -139,7 +140,29 @@ async def staff_communication(demo: Demo) -> None:
     await staff_scene(demo)
 
 
-SCENES: list[Scene] = [referrals, letters, kickoff, staff_communication]
+async def case_system_listens(demo: Demo) -> None:
+    """The case system's receiver of status callbacks starts before anything is sent."""
+    from .demo_ecosystem import case_system_listens as listen
+
+    await listen(demo)
+
+
+async def ecosystem(demo: Demo) -> None:
+    """Status callbacks received, metrics, the contact log and the API docs (`demo_ecosystem.py`)."""
+    from .demo_ecosystem import ecosystem as show
+
+    await show(demo)
+
+
+async def coordinators_console(demo: Demo) -> None:
+    """A coordinator asks for a sign-in link to the console; the link is printed (`demo_console.py`)."""
+    from .demo_console import console_scene
+
+    await console_scene(demo)
+
+
+SCENES: list[Scene] = [case_system_listens, referrals, letters, kickoff, staff_communication, ecosystem,
+                       coordinators_console]
 
 
 async def _wait_dispatched(demo: Demo, timeout: float) -> list[Any]:
@@ -164,7 +187,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, keep_running: bool = False) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = settings.with_(public_url=url)
@@ -174,16 +197,19 @@ async def _run(settings: Settings) -> int:
     if server.done():
         server.result()
     runtime = Runtime.create(settings)
+    completed = False
     try:
         async with aiohttp.ClientSession() as http:
             demo = Demo(settings, url, http, CaseSystem(url, settings.webhook_secret or "", http), runtime)
             for scene in SCENES:
                 await scene(demo)
             messages = await _wait_dispatched(demo, timeout=30)
+        completed = True
     finally:
         await runtime.redis.aclose()
-        stop.set()
-        await server
+        if not (keep_running and completed):
+            stop.set()
+            await server
 
     rows = [("message", "recipient", "lang", "channel", "status")]
     for m in messages:
@@ -200,11 +226,13 @@ async def _run(settings: Settings) -> int:
     stuck = [m for m in messages if m.status in (st.SENDING, st.TEMPORARY_FAILURE) or (m.status == st.CREATED and m.send_at is None)]
     if stuck:
         print(f"{len(stuck)} message(s) were not dispatched in time")
-        return 1
-    return 0
+    if keep_running:
+        print(f"\nThe service keeps running at {url} (console: {url}/console). Press Ctrl-C to stop it.", flush=True)
+        await server  # returns when Ctrl-C (SIGINT) or SIGTERM has stopped it
+    return 1 if stuck else 0
 
 
-def run_demo(data_dir: Path | None) -> int:
+def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
     from .logs import configure
 
     configure("WARNING")
@@ -212,9 +240,13 @@ def run_demo(data_dir: Path | None) -> int:
         data_dir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
     settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir)})
     settings, _notes = local_settings(settings)
+    settings = with_case_system(settings)  # the demo's case system takes status callbacks
+    from .demo_console import DEMO_COORDINATOR
+
+    settings = settings.with_(coordinators=(DEMO_COORDINATOR,))  # who may sign in to the console
     embedded = EmbeddedRedis(settings.data_dir)
     settings = settings.with_(redis_url=embedded.start(), worker_poll_delay=0.05)
     try:
-        return asyncio.run(_run(settings))
+        return asyncio.run(_run(settings, keep_running))
     finally:
         embedded.stop()

@@ -169,7 +169,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
 
             return Outcome(messages=[planned] if planned else [], stage=stage, watch=[dkey], answer={"result": result})
 
-        answer = await commit(rt.store, decide)
+        answer = await commit(rt.store, decide, watch=[dkey])  # watched first: decided once
     except Exception as exc:  # counted and logged by id; a rerun of the week picks the person up
         log.error("digest for staff %s in run %s failed (%s)", staff_id, run_id, type(exc).__name__)
         await _bump(redis, rkey, "failed")
@@ -309,13 +309,16 @@ def describe(report: dict[str, Any]) -> str:
     )
 
 
-async def run_by_hand(settings: Settings, week: str | None, wait: float) -> int:
-    """`notifier digest`: start a run, wait up to `wait` seconds for the workers, print the report.
+async def run_by_hand(settings: Settings, week: str | None, wait: float, as_json: bool = False) -> int:
+    """`notifier digest`: start a run, wait up to `wait` seconds for the workers, print the report
+    (as JSON with `as_json`). On a terminal a progress line shows the people done so far.
 
     Exit status 0 when every digest went out, 1 when some failed, 2 when still pending.
     """
     import asyncio
     import time
+
+    from .progress import Progress
 
     rt = Runtime.create(settings)
     try:
@@ -325,15 +328,24 @@ async def run_by_hand(settings: Settings, week: str | None, wait: float) -> int:
             print(f"notifier digest: week {week} has not started yet")
             return 2
         deadline = time.monotonic() + wait
+        progress = Progress(f"digest {week or 'this week'}", enabled=None if not as_json else False)
         while True:
             report = await run_report(rt.redis, run_id)
             assert report is not None
+            c = report.counters
+            progress.update(c["done"], c["recipients"],
+                            f"digests {c['created']}, sent {report.sent}, failed {report.failed}")
             if report.complete or time.monotonic() >= deadline:
                 break
             await asyncio.sleep(0.5)
-        print(describe(report.to_dict(settings.timezone)), flush=True)
+        progress.finish()
+        if as_json:
+            print(json.dumps(report.to_dict(settings.timezone), ensure_ascii=False), flush=True)
+        else:
+            print(describe(report.to_dict(settings.timezone)), flush=True)
         if not report.complete:
-            print("not finished yet: is a worker running? Follow it with GET /api/digests/runs/" + run_id)
+            if not as_json:
+                print("not finished yet: is a worker running? Follow it with GET /api/digests/runs/" + run_id)
             return 2
         return 1 if report.failed else 0
     finally:

@@ -11,7 +11,7 @@ import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Sequence
 
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
@@ -54,33 +54,39 @@ async def commit(
     idem_key: str | None = None,
     idem_ttl: int = 7 * 86400,
     attempts: int = 5,
+    watch: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Decide (async callable returning an Outcome), then store it atomically; return the answer.
 
     With `idem_key`, a stored earlier answer is returned as it was and nothing is done again.
+    `watch` names keys the decision reads, when the caller knows them before deciding: they are
+    watched first and the decision is made once. Keys an outcome names in its own `watch` are
+    only known after a decision, which is then made again under the WATCH.
     """
     redis = store.redis
     for _ in range(attempts):
-        if idem_key:
-            earlier = await redis.get(idem_key)
-            if earlier is not None:
-                return json.loads(earlier)
-        outcome: Outcome = await decide()
         async with redis.pipeline(transaction=True) as pipe:
-            watched = list(outcome.watch) + ([idem_key] if idem_key else [])
+            # WATCH before anything is read: a change after it, by anyone, makes EXEC fail and
+            # the request is decided afresh. One round trip less than reading the answer first.
+            watched = list(dict.fromkeys([*watch, *([idem_key] if idem_key else [])]))
             if watched:
                 await pipe.watch(*watched)
-                if idem_key and await pipe.get(idem_key) is not None:
+            if idem_key:
+                earlier = await pipe.get(idem_key)
+                if earlier is not None:
+                    await pipe.reset()
+                    return json.loads(earlier)
+            outcome: Outcome = await decide()
+            late = [k for k in outcome.watch if k not in watched]
+            if late:
+                # The decision read these before they were watched, so a change made in between
+                # would go unnoticed: watch them now and decide again.
+                await pipe.watch(*late)
+                watched += late
+                outcome = await decide()
+                if not set(outcome.watch) <= set(watched):
                     await pipe.reset()
                     continue
-                if outcome.watch:
-                    # The first decision read the watched state before the WATCH, so a change
-                    # made in between would go unnoticed: decide again under the WATCH, after
-                    # which any change makes EXEC fail and the request is decided afresh.
-                    outcome = await decide()
-                    if not set(outcome.watch) <= set(watched):
-                        await pipe.reset()
-                        continue
             pipe.multi()
             now = utcnow()
             ids = stage_messages(pipe, store, outcome.messages, now)

@@ -6,6 +6,7 @@ Layout (prefix `notifier:`):
   changes               sorted set of change ids by posted_ms
   change:<id>:acks      hash: staff id -> when they acknowledged (ISO, UTC; the first time counts)
   announcement:<id>     JSON of the announcement (texts, audience, channels, send_at, recipients)
+  announcements         sorted set of announcement ids by creation time (ms)
 
 A change's posting time is taken from Redis's clock inside the script that stores it, so a digest
 run whose cutoff is read from the same clock sees every change posted before the cutoff: a
@@ -24,6 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from . import callbacks as cb
 from .messages import EMAIL, SMS
 from .planning_staff import Announcement, Audience, PracticeChange
 from .staff import read_codes
@@ -31,6 +33,7 @@ from .store import PREFIX
 from .validation import Invalid, Reader
 
 CHANGES = f"{PREFIX}changes"
+ANNOUNCEMENTS = f"{PREFIX}announcements"
 TITLE_MAX = 200
 BODY_MAX = 20_000
 SMS_BODY_MAX = 640  # four GSM-7 parts, about: an SMS announcement is a pointer, not a letter
@@ -42,6 +45,18 @@ local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'posted_ms', ms)
 redis.call('ZADD', KEYS[2], ms, ARGV[2])
 return ms
+"""
+
+
+# The first acknowledgement counts; with it (and only with it) the case system's
+# `practice_change.acknowledged` callback is queued, in the same step (`callbacks.py`).
+_ACKNOWLEDGE = """
+local first = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+if first == 1 and ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+end
+return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
 
@@ -146,6 +161,7 @@ class PracticeChanges:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._add = redis.register_script(_ADD_CHANGE)
+        self._acknowledge = redis.register_script(_ACKNOWLEDGE)
 
     async def add(self, data: ChangeInput) -> PracticeChange:
         change_id = str(uuid.uuid4())
@@ -174,14 +190,29 @@ class PracticeChanges:
             rows = await pipe.execute()
         return [_change(json.loads(doc), ms) for doc, ms in rows if doc]
 
+    async def latest(self, limit: int = 100) -> list[PracticeChange]:
+        """The `limit` most recently posted changes, newest first (the coordinators' console)."""
+        ids = [i.decode() for i in await self.redis.zrevrange(CHANGES, 0, limit - 1)]
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hmget(change_key(i), "doc", "posted_ms")
+            rows = await pipe.execute()
+        return [_change(json.loads(doc), ms) for doc, ms in rows if doc]
+
     # -- acknowledgements -----------------------------------------------------------------------
 
-    async def acknowledge(self, change_id: str, staff_id: str, at: datetime) -> datetime:
-        """Record that `staff_id` has read the change; returns when they first did."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(acks_key(change_id), staff_id, at.astimezone(timezone.utc).isoformat())
-            pipe.hget(acks_key(change_id), staff_id)
-            _, first = await pipe.execute()
+    async def acknowledge(self, change_id: str, staff_id: str, at: datetime, *, callbacks: bool = False) -> datetime:
+        """Record that `staff_id` has read the change; returns when they first did.
+
+        With `callbacks`, the first acknowledgement also queues the case system's callback.
+        """
+        stream = cb.acknowledgement_stream(change_id, staff_id)
+        event = json.dumps(cb.acknowledgement_event(change_id, staff_id, at), separators=(",", ":")) if callbacks else ""
+        first = await self._acknowledge(
+            keys=[acks_key(change_id), cb.queue_key(stream), cb.DUE],
+            args=[staff_id, at.astimezone(timezone.utc).isoformat(), event, cb.to_ms(at), stream])
         return datetime.fromisoformat(first.decode())
 
     async def acknowledged_at(self, change_id: str, staff_id: str) -> datetime | None:
@@ -227,6 +258,17 @@ def announcement_doc(a: Announcement, recipients: int, created_at: datetime) -> 
 
 def stage_announcement(pipe: Pipeline, doc: dict[str, Any]) -> None:
     pipe.set(announcement_key(doc["id"]), json.dumps(doc, ensure_ascii=False))
+    created = datetime.fromisoformat(doc["created_at"])
+    pipe.zadd(ANNOUNCEMENTS, {doc["id"]: to_ms(created)})
+
+
+async def recent_announcements(redis: Redis, limit: int = 50) -> list[dict[str, Any]]:
+    """The latest announcements, newest first (the coordinators' console lists them)."""
+    ids = [i.decode() for i in await redis.zrevrange(ANNOUNCEMENTS, 0, limit - 1)]
+    if not ids:
+        return []
+    raw = await redis.mget([announcement_key(i) for i in ids])
+    return [json.loads(r) for r in raw if r]
 
 
 async def get_announcement(redis: Redis, announcement_id: str) -> dict[str, Any] | None:

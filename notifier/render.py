@@ -52,6 +52,10 @@ class Renderer:
         self.tz = tz
         self.template_dir = template_dir
         self._envs = {lang: self._make_env(lang, template_dir, locale_dir) for lang in LANGUAGES}
+        # (language, template) -> its HTML template, or the shared `email.html`. Jinja2 caches the
+        # templates it finds but not the ones it does not: without this, every e-mail without its
+        # own HTML would search the folders and raise TemplateNotFound once more.
+        self._html: dict[tuple[str, str], jinja2.Template] = {}
         # Letters reuse the e-mail templates under the letter layout (`templates/letter/email.txt`
         # comes before the e-mail one); an overlay shares the filters and catalogs.
         self._letter_envs = {
@@ -66,6 +70,8 @@ class Renderer:
             extensions=["jinja2.ext.i18n"],
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=jinja2.StrictUndefined,
+            # Compiled once per process: no stat() of the template file on every render.
+            auto_reload=False,
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
@@ -91,10 +97,13 @@ class Renderer:
         text_module = env.get_template(f"{template}.txt").make_module(context)
         subject = " ".join(str(getattr(text_module, "subject")).split())
         text = str(text_module).strip() + "\n"
-        try:
-            html_template = env.get_template(f"{template}.html")
-        except jinja2.TemplateNotFound:
-            html_template = env.get_template("email.html")
+        html_template = self._html.get((language, template))
+        if html_template is None:
+            try:
+                html_template = env.get_template(f"{template}.html")
+            except jinja2.TemplateNotFound:
+                html_template = env.get_template("email.html")
+            self._html[(language, template)] = html_template
         html = html_template.render({**context, "subject": subject, "paragraphs": paragraphs(text)})
         return EmailContent(subject=subject, text=text, html=html, language=language)
 

@@ -90,7 +90,8 @@ async def supervise_worker(settings: Settings, stop: asyncio.Event) -> None:
             return
         if not isinstance(exc, (RedisError, OSError)):
             raise exc
-        with contextlib.suppress(Exception):
+        # arq's close() gathers the jobs it just cancelled, which raises CancelledError.
+        with contextlib.suppress(Exception, asyncio.CancelledError):
             await worker.close()
         if loop_time() - started_at > 30:
             delay = 0.5

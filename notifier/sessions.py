@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -178,8 +178,12 @@ async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> l
 
 
 async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str,
-                         at: datetime) -> None:
-    """Append a call's outcome; earlier ones stay (a no-answer, then a reached, is a history)."""
+                         at: datetime, also: Callable[[Pipeline], None] | None = None) -> None:
+    """Append a call's outcome; earlier ones stay (a no-answer, then a reached, is a history).
+
+    `also` queues writes that belong with the outcome into the same transaction (the contact
+    log's entry and the case system's callback: `contacts.stage_recorded_call`).
+    """
     entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
     key = outcomes_key(prompt.id)
     ttl = await redis.ttl(prompt_key(prompt.id))
@@ -187,4 +191,6 @@ async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outco
         pipe.rpush(key, sealer.seal(entry))
         if ttl and ttl > 0:
             pipe.expire(key, ttl)
+        if also is not None:
+            also(pipe)
         await pipe.execute()

@@ -69,13 +69,20 @@ if ARGV[9] == '' then
 else
   redis.call('ZADD', KEYS[3], tonumber(ARGV[9]), ARGV[10])
 end
-local meta = cjson.decode(redis.call('HGET', KEYS[1], 'meta'))
-redis.call('HINCRBY', KEYS[5], meta.template .. '|' .. meta.channel .. '|' .. ARGV[1], 1)
+local labels = redis.call('HGET', KEYS[1], 'labels')
+local meta = nil
+if not labels then
+  meta = cjson.decode(redis.call('HGET', KEYS[1], 'meta'))
+  labels = meta.template .. '|' .. meta.channel
+end
+redis.call('HINCRBY', KEYS[5], labels .. '|' .. ARGV[1], 1)
 if ARGV[12] ~= '' then
-  redis.call('HINCRBY', KEYS[6], meta.channel .. '|' .. ARGV[12], 1)
-  redis.call('HINCRBYFLOAT', KEYS[6], meta.channel .. '|sum', ARGV[13])
+  local channel = string.match(labels, '[^|]+$')
+  redis.call('HINCRBY', KEYS[6], channel .. '|' .. ARGV[12], 1)
+  redis.call('HINCRBY', KEYS[6], channel .. '|sum_us', ARGV[13])
 end
 if ARGV[11] == '1' then
+  if not meta then meta = cjson.decode(redis.call('HGET', KEYS[1], 'meta')) end
 __CALLBACK__end
 return {1, cur}
 """
@@ -110,6 +117,8 @@ def index_key(ref: str, value: str) -> str:
 
 ACTIVE = f"{PREFIX}active"
 SETTLED = f"{PREFIX}settled"
+#: Messages to clients by when they were due to go out: the contact log's export (`contacts.py`).
+CONTACT_MESSAGES = f"{PREFIX}contacts:messages"
 #: A message not settled this long after it was due is "stuck" and swept back onto the queue.
 STUCK_AFTER_SECONDS = 120
 #: Statuses after which a message needs no more work from us.
@@ -162,6 +171,7 @@ class MessageStore:
                 "reason": planned.failure or "",
                 "attempts": 0,
                 "updated_at": created,
+                "labels": f"{planned.template}|{planned.channel}",  # metrics labels, read by the move script
             },
         )
         history = [{"status": st.CREATED, "at": created, "reason": ""}]
@@ -182,6 +192,8 @@ class MessageStore:
         for ref, value in planned.refs.items():
             pipe.zadd(index_key(ref, value), {message_id: score})
         due = planned.send_at or now
+        if "client" in planned.refs:
+            pipe.zadd(CONTACT_MESSAGES, {message_id: int(due.timestamp() * 1000)})
         if planned.failure:
             pipe.zadd(SETTLED, {message_id: int(now.timestamp() * 1000)})
         else:
@@ -345,7 +357,7 @@ def _transition_call(
         message_id,
         "1" if callbacks and target in cb.MESSAGE_STATUSES else "",
         metrics.bucket_label(send_seconds) if send_seconds is not None else "",
-        repr(send_seconds) if send_seconds is not None else "",
+        str(int(send_seconds * 1_000_000)) if send_seconds is not None else "",
     ]
     return [msg_key(message_id), history_key(message_id), ACTIVE, SETTLED, metrics.MESSAGES, metrics.SEND,
             cb.DUE, cb.queue_key(cb.message_stream(message_id))], args

@@ -72,6 +72,7 @@ class SmtpSink:
     refuse_with: str | None = None  # e.g. "451 4.3.0 try later" or "550 5.1.1 no such user"
     refuse_times: int = 0
     sessions: set[int] = field(default_factory=set)
+    arrived_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted message
 
     async def handle_DATA(self, server: SMTPServer, session: Any, envelope: Any) -> str:
         self.sessions.add(id(session))
@@ -79,6 +80,7 @@ class SmtpSink:
             self.refuse_times -= 1
             return self.refuse_with
         self.envelopes.append(envelope)
+        self.arrived_at.append(time.monotonic())
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 

@@ -11,7 +11,8 @@ from standardwebhooks.webhooks import Webhook
 from ..config import Settings
 from ..runtime import Runtime
 from . import api, call_prompts, sms_status, staff, webhooks
-from . import metrics
+from . import contacts, docs, metrics
+from . import console
 from .keys import RUNTIME, WEBHOOK
 from .problems import Problem, problem
 
@@ -61,4 +62,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     sms_status.add_routes(app)
     staff.add_routes(app)
     metrics.add_routes(app)
+    contacts.add_routes(app)
+    console.add_routes(app)
+    docs.add_routes(app)  # last: documents every route above
     return app

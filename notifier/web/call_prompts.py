@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..planning_kickoff import CALL_SCRIPT
 from ..sessions import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
+from ..contacts import stage_recorded_call
 from ..store import utcnow
 from ..validation import FieldError, Invalid, Reader
 from .auth import CASE_SYSTEM, require_role
@@ -93,7 +94,9 @@ async def record_call_outcome(request: web.Request) -> web.Response:
         outcome, note = read_outcome(await json_body(request, 64 * 1024))
     except Invalid as exc:
         raise Problem(422, "the outcome does not match the API contract", exc.errors) from None
-    await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, utcnow())
+    at = utcnow()
+    await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, at,
+                         also=stage_recorded_call(found[0], outcome, at, callbacks=bool(rt.settings.status_callback_url)))
     [prompt] = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
     state = await load_session(rt.redis, rt.store.sealer, prompt.session_id)
     return web.json_response(_view(request, prompt, set(state.absent) if state else set()))

@@ -12,15 +12,11 @@ from typing import Any
 
 from aiohttp import web
 
+from .. import announcements
 from ..digest import WeekInFuture, recent_runs, run_report, start_run
-from ..intake import Conflict, Outcome, commit, idempotency_key
-from ..phones import mobile_e164
-from ..planning_staff import (
-    PracticeChange, StaffMember, acknowledgement_report, parse_week, plan_announcement, select_audience,
-)
-from ..practice import (
-    PracticeChanges, announcement_doc, get_announcement, parse_announcement, parse_change, stage_announcement,
-)
+from ..intake import Conflict
+from ..planning_staff import PracticeChange, StaffMember, acknowledgement_report, parse_week
+from ..practice import PracticeChanges, parse_announcement, parse_change
 from ..runtime import Runtime
 from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, duplicate_error, parse_staff
 from ..store import utcnow
@@ -229,30 +225,9 @@ async def post_announcement(request: web.Request) -> web.Response:
         announcement = parse_announcement(document, utcnow())
     except Invalid as exc:
         raise invalid("the announcement does not match the API", exc) from None
-    staff_dir = directory(rt)
-
-    async def decide() -> Outcome:
-        staff = await staff_dir.all()
-        known = {m.id for m in staff}
-        unknown = [FieldError(f"audience.staff_ids[{i}]", "no such staff member")
-                   for i, sid in enumerate(announcement.audience.staff_ids) if sid not in known]
-        if unknown:
-            raise Invalid(unknown)
-        recipients = select_audience(staff, announcement.audience)
-        if not recipients:
-            raise Invalid([FieldError("audience", "selects nobody in the staff directory")])
-        mobile = {m.id: mobile_e164(m.phone) for m in recipients}
-        planned = plan_announcement(announcement, recipients, mobile)
-        doc = announcement_doc(announcement, len(recipients), utcnow())
-        return Outcome(
-            messages=planned,
-            stage=lambda pipe, ids: stage_announcement(pipe, doc),
-            answer={"id": announcement.id, "recipients": len(recipients)},
-        )
-
     key = request.headers.get("Idempotency-Key", "")[:200]
     try:
-        answer = await commit(rt.store, decide, idem_key=idempotency_key("announcement", key) if key else None)
+        answer = await announcements.post_announcement(rt, announcement, key or None)
     except Invalid as exc:
         raise invalid("the announcement's audience is not valid", exc) from None
     except Conflict:
@@ -262,13 +237,10 @@ async def post_announcement(request: web.Request) -> web.Response:
 
 async def get_announcement_status(request: web.Request) -> web.Response:
     rt = _rt(request)
-    doc = await get_announcement(rt.redis, request.match_info["id"][:64])
-    if doc is None:
+    found = await announcements.delivery(rt, request.match_info["id"][:64])
+    if found is None:
         raise Problem(404, "no such announcement")
-    messages = await rt.store.find("announcement", doc["id"], limit=1_000_000)
-    counts: dict[str, int] = {}
-    for m in messages:
-        counts[m.status] = counts.get(m.status, 0) + 1
+    doc, messages, counts = found.doc, found.messages, found.counts
     tz = rt.settings.timezone
     return web.json_response({
         "id": doc["id"],
@@ -282,7 +254,7 @@ async def get_announcement_status(request: web.Request) -> web.Response:
         "messages": [
             {"message_id": m.id, "staff_id": m.refs.get("staff"), "channel": m.channel, "language": m.language,
              "status": m.status, "reason": m.reason or None}
-            for m in sorted(messages, key=lambda m: (m.refs.get("staff", ""), m.channel))
+            for m in messages
         ],
     })
 

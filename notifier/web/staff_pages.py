@@ -65,6 +65,14 @@ def page(rt: Runtime, template: str, language: str, status: int = 200, **context
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
 
+async def read_form(request: web.Request) -> Any:
+    """The posted form; a body aiohttp cannot parse (e.g. multipart without a boundary) is a 400."""
+    try:
+        return await request.post()
+    except ValueError:
+        raise web.HTTPBadRequest(reason="the form cannot be read") from None
+
+
 def page_language(request: web.Request) -> str:
     """`?lang=` if given, else the browser's preference, else Finnish."""
     lang = request.query.get("lang", "")
@@ -109,7 +117,7 @@ async def subscribe_form(request: web.Request) -> web.Response:
 async def subscribe(request: web.Request) -> web.Response:
     """Sends a confirmation link to a known or allowed address; answers the same page either way."""
     rt, links, directory = parts(request)
-    form = await request.post()
+    form = await read_form(request)
     language = form.get("language") if form.get("language") in LANGUAGES else page_language(request)
     assert isinstance(language, str)
     if not links.available:
@@ -171,7 +179,7 @@ async def confirm(request: web.Request) -> web.Response:
     links = Links(rt.settings.signing_secrets, rt.settings.public_url)
     language = pending["language"]
     if member is None:
-        form = await request.post()
+        form = await read_form(request)
         values = {k: form.get(k) if isinstance(form.get(k), str) else None for k in ("name", "organisation", "site")}
         r = Reader(values, "")
         name = r.string("name", max_length=200)
@@ -212,7 +220,7 @@ async def save_preferences(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     rt, directory, member, claim = found
-    form = await request.post()
+    form = await read_form(request)
     language = form.get("language")
     if language not in LANGUAGES:
         return page(rt, "preferences", member.language, status=400, member=member, saved=False)
@@ -284,7 +292,7 @@ async def acknowledge(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     rt, member, change, changes = found
-    at = await changes.acknowledge(change.id, member.id, utcnow())
+    at = await changes.acknowledge(change.id, member.id, utcnow(), callbacks=bool(rt.settings.status_callback_url))
     log.info("staff %s acknowledged practice change %s", member.id, change.id)
     return page(rt, "acknowledge", member.language, change=_change_context(change, member.language),
                 acknowledged_at=at.isoformat(), just_now=True)
