@@ -25,7 +25,7 @@ import aiosmtplib
 from aiosmtplib.email import extract_recipients, extract_sender
 
 from .base import PermanentFailure, TemporaryFailure
-from .outbox import write_atomic
+from .outbox import OutboxChannel, write_atomic
 
 
 class EmailContentLike(Protocol):
@@ -145,19 +145,10 @@ def recipients_of(msg: Message) -> list[str]:
     return [address for _name, address in email.utils.getaddresses(msg.get_all("To", []))]
 
 
-class OutboxEmail:
+class OutboxEmail(OutboxChannel):
     """Writes each message to `<dir>/<message_id>.eml` exactly as SMTP would carry it."""
 
     name = "email"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    async def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    async def close(self) -> None:
-        return None
 
     async def send(self, message_id: str, payload: Message) -> str | None:
         data = wire_bytes(payload)

@@ -27,3 +27,21 @@ def write_atomic(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+class OutboxChannel:
+    """What every outbox backend shares: a folder made at start, nothing to close.
+
+    Subclasses set `name` and implement `send`, writing with `write_atomic`.
+    """
+
+    name = "outbox"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    async def close(self) -> None:
+        return None

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from .base import PermanentFailure, TemporaryFailure
-from .outbox import write_atomic
+from .outbox import OutboxChannel, write_atomic
 
 log = logging.getLogger("channels.sms")
 
@@ -76,19 +76,10 @@ class OutgoingSms:
     segments: int
 
 
-class OutboxSms:
+class OutboxSms(OutboxChannel):
     """Writes each SMS to `<dir>/<message_id>.json` (atomically), as the gateway would get it."""
 
     name = "sms"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    async def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    async def close(self) -> None:
-        return None
 
     async def send(self, message_id: str, payload: OutgoingSms) -> str | None:
         document = {"message_id": message_id, **asdict(payload)}

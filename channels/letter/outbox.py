@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..outbox import write_atomic
+from ..outbox import OutboxChannel, write_atomic
 from .model import Letter, LetterParty, RenderedLetter
 from .pdf import render_pdf
 
@@ -47,19 +47,10 @@ def write_letter(directory: Path, letter: Letter) -> RenderedLetter:
     return rendered
 
 
-class OutboxLetter:
+class OutboxLetter(OutboxChannel):
     """Writes letters to `<dir>`; rendering runs in a thread so the worker's loop keeps going."""
 
     name = "letter"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    async def start(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-
-    async def close(self) -> None:
-        return None
 
     async def send(self, message_id: str, payload: Letter) -> str | None:
         await asyncio.to_thread(write_letter, self.directory, payload)
