@@ -10,7 +10,8 @@ import asyncio
 import logging
 from typing import Any
 
-from arq import Worker, cron
+from arq import Retry, Worker, cron
+from redis.exceptions import RedisError
 
 from .callbacks import CallbackDispatcher
 from .claiming import BatchClaimWorker
@@ -30,10 +31,18 @@ log = logging.getLogger("notifier.worker")
 
 #: Longest a send waits in-process for its channel's rate slot before it is deferred instead.
 MAX_RATE_WAIT = 5.0
+#: How soon a send interrupted by a Redis restart is tried again.
+REDIS_RETRY_SECONDS = 1
 
 
 async def deliver(ctx: dict[str, Any], message_id: str) -> str:
-    return await ctx["deliverer"].deliver(message_id)
+    try:
+        return await ctx["deliverer"].deliver(message_id)
+    except RedisError as exc:
+        # Redis restarting (connection closed, still loading its AOF): run the job again shortly
+        # rather than let arq record it as failed and leave the message to the sweeper.
+        log.warning("message %s: Redis unavailable (%s); job retried", message_id, type(exc).__name__)
+        raise Retry(defer=REDIS_RETRY_SECONDS) from None
 
 
 async def sweep_stuck(ctx: dict[str, Any]) -> int:
