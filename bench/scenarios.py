@@ -329,3 +329,45 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
     result["ceiling_k_connections"] = many.to_dict()
     result["fraction_of_one_connection_ceiling"] = round(result["digests_per_second"] / one.rate, 3)
     return result
+
+
+def letter_rendering(n: int) -> dict[str, Any]:
+    """Issue 6's budget: one referral info letter rendered to PDF "well under 100 ms".
+
+    In this process, no I/O: compose the letter from the same templates a worker uses, then
+    render it with the embedded font, alternating Finnish and Swedish.
+    """
+    import statistics
+    import time as _time
+    from datetime import date
+
+    from channels.letter.pdf import render_pdf
+    from notifier.config import LOCALE_DIR, TEMPLATE_DIR, Settings
+    from notifier.letters import compose_letter
+    from notifier.render import Renderer
+
+    settings = Settings(office_street="Ratapihankatu 36", office_postal_code="20100", office_city="Turku")
+    renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone)
+    context = {
+        "first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
+        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+        "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
+    }
+    address = {"street": "Kauppakatu 5 B 12", "postal_code": "24100", "city": "Salo"}
+    times_ms: list[float] = []
+    for i in range(n + 1):
+        language = ("fi", "sv")[i % 2]
+        began = _time.perf_counter()
+        letter = compose_letter(renderer, settings, message_id=f"00000000-0000-0000-0000-{i:012d}", template="referral",
+                                language=language, context=context,
+                                recipient={"name": "Šárka Žižková", "address": address}, today=date(2026, 11, 30))
+        render_pdf(letter)
+        if i:  # the first one pays for loading the font
+            times_ms.append((_time.perf_counter() - began) * 1000)
+    times_ms.sort()
+    return {
+        "letters": n,
+        "ms": {"p50": round(statistics.median(times_ms), 1),
+               "p99": round(times_ms[min(len(times_ms) - 1, int(len(times_ms) * 0.99))], 1),
+               "max": round(times_ms[-1], 1)},
+    }
