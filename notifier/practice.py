@@ -42,6 +42,10 @@ CHANNELS = (EMAIL, SMS)
 _ADD_CHANGE = """
 local t = redis.call('TIME')
 local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Posting times are strictly increasing, so "newest first" is a total order even for two
+-- changes posted in the same millisecond.
+local last = redis.call('ZREVRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if last[2] and tonumber(last[2]) >= ms then ms = tonumber(last[2]) + 1 end
 redis.call('HSET', KEYS[1], 'doc', ARGV[1], 'posted_ms', ms)
 redis.call('ZADD', KEYS[2], ms, ARGV[2])
 return ms
