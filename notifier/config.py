@@ -120,7 +120,11 @@ class Settings:
     @property
     def lease_seconds(self) -> float:
         """How long a claimed send may run before another worker may take it over."""
-        return self.send_timeout_seconds + 15  # past the job timeout (send + rate wait + 5)
+        # The job may run send + 10 s after its start (its arq timeout: send, up to 5 s waiting for a
+        # rate slot, 5 s margin), and the claim comes at most 5 s after the start; arq re-runs a
+        # dead worker's job send + 20 s after its start. send + 10 s from the claim covers the
+        # first and ends before the second, so the re-run finds the lease expired and takes over.
+        return self.send_timeout_seconds + 10
 
     def with_(self, **changes: object) -> "Settings":
         return replace(self, **changes)

@@ -13,10 +13,11 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import Mapping
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Mapping, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from channels.base import Channel, PermanentFailure, TemporaryFailure
 
@@ -29,6 +30,7 @@ from .retry import next_attempt_at
 from .store import MessageStore, utcnow
 
 log = logging.getLogger("notifier.delivery")
+T = TypeVar("T")
 
 #: Counter of sends taken over from a worker that died mid-send: the only sends that can be
 #: handed to a channel twice (see README "Guarantees").
@@ -90,11 +92,12 @@ class Deliverer:
             started = time.monotonic()
             provider_ref = await channel.send(message.id, payload)
         except TemporaryFailure as exc:
-            return await self._temporary(message.id, message.created_at, message.attempts, exc.reason, token,
-                                         _since(started))
+            due = max(message.created_at, message.send_at or message.created_at)
+            return await self._persist(lambda: self._temporary(
+                message.id, due, message.attempts, exc.reason, token, _since(started)))
         except PermanentFailure as exc:
-            await self.store.move(message.id, st.PERMANENT_FAILURE, exc.reason, lease_token=token,
-                                  send_seconds=_since(started))
+            await self._persist(lambda: self.store.move(message.id, st.PERMANENT_FAILURE, exc.reason, lease_token=token,
+                                                        send_seconds=_since(started)))
             self._log(message, st.PERMANENT_FAILURE, exc.reason)
             return st.PERMANENT_FAILURE
         except CannotCompose as exc:
@@ -105,17 +108,37 @@ class Deliverer:
             log.exception("message %s failed unexpectedly (%s)", message.id, type(exc).__name__)
             await self.store.move(message.id, st.TECHNICAL_FAILURE, f"error-{type(exc).__name__}", lease_token=token)
             return st.TECHNICAL_FAILURE
-        await self.store.move(message.id, st.SENT, provider_ref=provider_ref or "", lease_token=token,
-                              send_seconds=_since(started))
+        await self._persist(lambda: self.store.move(message.id, st.SENT, provider_ref=provider_ref or "",
+                                                    lease_token=token, send_seconds=_since(started)))
         self._log(message, st.SENT, "")
         return st.SENT
 
-    async def _temporary(self, message_id: str, created_at, attempts: int, reason: str, token: str,
+    async def _persist(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Write the outcome of a send that has happened, riding out a short Redis outage.
+
+        Once a channel has accepted a message, losing the status write would have the message
+        taken over and sent again when its lease runs out; so the write is retried (same lease
+        token) for as long as the lease lasts, rather than handed back to arq as a failed job.
+        """
+        delay = 0.1
+        deadline = time.monotonic() + self.settings.lease_seconds - self.settings.send_timeout_seconds
+        while True:
+            try:
+                return await write()
+            except RedisError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _temporary(self, message_id: str, due_at: datetime, attempts: int, reason: str, token: str,
                          send_seconds: float | None = None) -> str:
+        """Queue the next try, within the retry window counted from when the message was due
+        (a reminder created days ahead still gets its full window)."""
         now = utcnow()
         s = self.settings
         retry_at = next_attempt_at(
-            attempts, created_at, now,
+            attempts, due_at, now,
             base=s.retry_base_seconds, cap=s.retry_max_seconds, window=s.retry_window_seconds,
         )
         if retry_at is None:

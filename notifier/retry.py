@@ -18,8 +18,10 @@ def next_attempt_at(
 ) -> datetime | None:
     """The time of the next try after `attempts` tries, or None when the retry window is spent.
 
-    Delay is uniform in [d/2, d] with d = min(cap, base * 2**(attempts-1)): jitter spreads a burst
-    of failures (an SMTP outage) so that recovery is not met by a thundering herd.
+    `created_at` is when the window starts: when the message was due. The delay is uniform in
+    [d/2, d] with d = min(cap, base * 2**(attempts-1)) ("equal jitter"): it spreads a burst of
+    failures (an SMTP outage) so that recovery is not met by a thundering herd, while never
+    retrying much sooner than the backoff says.
     """
     rand = rand or random.Random()
     ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))

@@ -61,3 +61,29 @@ async def test_one_smtp_connection_is_reused_across_messages(start_service, smtp
     assert peers == {"notifier@localhost"}
     # aiosmtpd gives each connection its own session; all five came over one.
     assert len(sink.sessions) == 1
+
+
+async def test_message_scheduled_days_ahead_still_gets_its_retry_window(start_service, smtp):
+    """The window counts from when a message was due, not from when it was created: a reminder
+    planned days before its send time is retried after a temporary failure like any other."""
+    from datetime import timedelta
+
+    from notifier.intake import stage_messages
+    from notifier.messages import PlannedMessage, Recipient
+    from notifier.store import utcnow
+
+    sink, port = smtp
+    sink.refuse_with, sink.refuse_times = "451 4.3.0 Try again later", 1
+    svc = await start_service(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=port, retry_window_seconds=60)
+    now = utcnow()
+    planned = PlannedMessage("referral", "email", Recipient("Matti M", "fi", email="m@example.fi"),
+                             referral()["client"] | {"referred_at": "2026-11-30T09:00:00+02:00",
+                                                     "office": {"name": "TE", "phone": "", "email": ""},
+                                                     "provider": {"name": "P", "phone": "", "email": ""}},
+                             {"client": "C-5100"}, send_at=now)
+    async with svc.runtime.redis.pipeline(transaction=True) as pipe:
+        [mid] = stage_messages(pipe, svc.runtime.store, [planned], now - timedelta(days=3))
+        await pipe.execute()
+    m = await svc.final(mid)
+    assert m.status == "sent", (m.status, m.reason)
+    assert [h.status for h in m.history].count("temporary-failure") == 1

@@ -98,6 +98,21 @@ async def test_double_opt_in_for_a_new_person_from_an_allowed_domain(start_servi
     assert (new["language"], new["organisation"], new["site"], new["digest"]) == ("sv", "provider", "salo", True)
 
 
+async def test_a_confirmation_link_works_once_even_for_two_clicks_at_once(start_service, smtp):
+    import asyncio
+
+    sink, _ = smtp
+    svc = await staff_service(start_service, smtp)
+    await page(svc, "POST", "/subscribe", data={"email": "kaksi.klikkia@infopiste.example"})
+    [mail] = await wait_for(lambda: [m for m in sink.messages if "klikkia" in m["To"].addresses[0].addr_spec])
+    [link] = links_in(text_of(mail), "subscribe/confirm")
+    form = {"name": "Kaksi Klikkiä", "organisation": "provider", "site": "turku"}
+    results = await asyncio.gather(*(page(svc, "POST", local_path(link, svc), data=form) for _ in range(2)))
+    assert sorted(status for status, _, _ in results) == [200, 404]
+    assert [m["email"] for m in (await svc.api("GET", "/api/staff"))[1]["staff"]].count("kaksi.klikkia@infopiste.example") == 1
+    assert (await page(svc, "POST", local_path(link, svc), data=form))[0] == 404
+
+
 async def test_unknown_address_outside_staff_domains_gets_nothing(start_service):
     svc = await staff_service(start_service, worker=False)
     status, body, _ = await page(svc, "POST", "/subscribe", data={"email": "x@gmail.example"})

@@ -189,15 +189,20 @@ async def confirm(request: web.Request) -> web.Response:
             organisations, sites = await directory.codes()
             return page(rt, "subscribe-confirm", language, status=400, known=False, organisations=organisations,
                         sites=sites, form=values, errors={e.field: True for e in r.errors})
+    # The link works once: whoever deletes the pending record first goes on, even for two clicks
+    # at the same moment.
+    if not await rt.redis.delete(pending_key(pending_id)):
+        return invalid_link(rt, language)
+    if member is None:
+        assert name is not None and organisation is not None and site is not None
         try:
             member, _ = await directory.save(
                 new_staff_id(), StaffInput(name, pending["email"], language, organisation, site, None, True), source="self",
             )
-        except DuplicateEmail:  # confirmed twice at once, or a coordinator added them meanwhile
+        except DuplicateEmail:  # a coordinator added them meanwhile
             member = await directory.find_by_email(pending["email"])
     if member is not None:
         member = await directory.update_choices(member.id, member.nonce, digest=True) or member
-    await rt.redis.delete(pending_key(pending_id))
     if member is None:
         return invalid_link(rt, language)
     log.info("staff %s subscribed to the digest", member.id)
