@@ -35,6 +35,8 @@ GSM7_EXTENDED = frozenset("\f^{}\\[~]|€")
 
 SINGLE = {GSM7: 160, UCS2: 70}
 PER_PART = {GSM7: 153, UCS2: 67}  # the rest of a part is the concatenation header
+#: Longest SMS we hand to a gateway, in parts; longer text is refused before it is accepted.
+MAX_PARTS = 10
 
 
 def _units(text: str) -> tuple[str, list[int]]:

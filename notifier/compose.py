@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from channels.email import Mailbox, build_email
 from channels.letter import Letter
-from channels.sms import OutgoingSms, count_parts
+from channels.sms import MAX_PARTS, OutgoingSms, count_parts
 
 from .config import Settings
 from .ical import cancellation_extra, invitation_extra
@@ -38,7 +38,7 @@ EMAIL_EXTRAS: dict[str, EmailExtra] = {
 }
 
 #: Longest SMS we hand to a gateway; a longer body is a template bug, not something to send.
-MAX_SMS_PARTS = 10
+MAX_SMS_PARTS = MAX_PARTS
 
 
 class Composer:

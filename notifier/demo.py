@@ -177,7 +177,7 @@ async def _wait_dispatched(demo: Demo, timeout: float) -> list[Any]:
 
 def _recipient(m: Any) -> str:
     r = m.recipient
-    return f"{r.name} <{r.email or r.phone or '-'}>" if r.email or r.phone else r.name
+    return f"{r.name} <{r.email or r.phone or '-'}>".strip() if r.email or r.phone else r.name
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:

@@ -25,6 +25,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from channels.sms import MAX_PARTS as MAX_SMS_PARTS
+from channels.sms import count_parts
+
 from . import callbacks as cb
 from .messages import EMAIL, SMS
 from .planning_staff import Announcement, Audience, PracticeChange
@@ -148,6 +151,13 @@ def parse_announcement(document: Any, now: datetime) -> Announcement:
     send_at = r.datetime("send_at", required=False)
     if channels and SMS in channels and body is not None and any(len(t) > SMS_BODY_MAX for t in body.values()):
         r.fail("body", f"must be at most {SMS_BODY_MAX} characters when sent by SMS")
+    elif channels and SMS in channels and body is not None and subject is not None:
+        # The SMS carries the subject and the body (templates/*/announcement-sms.txt); a dash or
+        # quote makes it UCS-2, so count parts as the channel will, before accepting anything.
+        for language, text in body.items():
+            encoding, parts = count_parts(f"{subject.get(language) or subject.get('fi', '')}\n{text}".strip())
+            if parts > MAX_SMS_PARTS:
+                r.fail(f"body.{language}", f"with the subject, needs {parts} {encoding} SMS parts; at most {MAX_SMS_PARTS} are sent")
     if r.errors or subject is None or body is None or audience is None or not channels:
         raise Invalid(r.errors)
     if send_at is not None and send_at <= now:

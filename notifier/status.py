@@ -23,7 +23,9 @@ FAILED = frozenset({PERMANENT_FAILURE, TECHNICAL_FAILURE, TEMPORARY_FAILURE})
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     SENDING: frozenset({CREATED, TEMPORARY_FAILURE, SENDING}),
     SENT: frozenset({SENDING}),
-    DELIVERED: frozenset({SENDING, SENT}),
+    # From temporary-failure too: the gateway took the message although our request timed out;
+    # its delivery report settles it, and the queued retry then finds nothing to send.
+    DELIVERED: frozenset({SENDING, SENT, TEMPORARY_FAILURE}),
     TEMPORARY_FAILURE: frozenset({SENDING}),
     PERMANENT_FAILURE: frozenset({CREATED, SENDING, SENT, TEMPORARY_FAILURE}),
     TECHNICAL_FAILURE: frozenset({CREATED, SENDING, TEMPORARY_FAILURE}),

@@ -104,6 +104,31 @@ async def test_announcement_at_send_at_waits(start_service):
         assert m is not None and m.send_at is not None and abs((m.send_at - later).total_seconds()) < 1
 
 
+async def test_deleting_someone_cancels_what_is_still_queued_for_them(start_service):
+    svc = await staff_service(start_service, worker=False)
+    await everyone(svc)
+    later = datetime.now(timezone.utc) + timedelta(hours=3)
+    status, answer = await svc.api("POST", "/api/announcements", json={**ANNOUNCEMENT, "send_at": later.isoformat()})
+    assert status == 202 and answer["recipients"] == 2
+    assert (await svc.api("DELETE", "/api/staff/S-1"))[0] == 204
+    statuses = {}
+    for mid in answer["messages"]:
+        m = await svc.runtime.store.get(mid)
+        statuses[m.refs["staff"]] = (m.status, m.reason)
+    assert statuses["S-1"] == ("cancelled", "staff-deleted")
+    assert statuses["S-2"] == ("created", "")
+
+
+async def test_sms_announcement_too_long_for_ten_parts_is_refused_up_front(start_service):
+    svc = await staff_service(start_service, worker=False)
+    await everyone(svc)
+    body = {"fi": "Tärkeä tiedote – lue tarkkaan. " * 20 + "Kiitos paljon, hei!", "sv": "Kort."}  # 639 characters
+    status, problem = await svc.api("POST", "/api/announcements", json={**ANNOUNCEMENT, "body": body, "channels": ["email", "sms"]})
+    assert status == 422
+    assert [e["field"] for e in problem["errors"]] == ["body.fi"] and "UCS-2" in problem["errors"][0]["detail"]
+    assert not await svc.runtime.redis.keys("notifier:msg:*")
+
+
 async def test_same_idempotency_key_creates_one_announcement(start_service):
     svc = await staff_service(start_service, worker=False)
     await everyone(svc)

@@ -35,6 +35,8 @@ def test_forward_moves():
     assert not st.can_move(st.SENT, st.SENDING)
     assert not st.can_move(st.SENT, st.TEMPORARY_FAILURE)
     assert not st.can_move(st.CREATED, st.SENT)
+    # A delivery report for a send whose request timed out on our side settles it.
+    assert st.can_move(st.TEMPORARY_FAILURE, st.DELIVERED)
 
 
 def test_retry_backoff_grows_is_jittered_and_capped():

@@ -133,7 +133,10 @@ async def read_form(ctx: Ctx) -> web.Response | None:
     form = await read_posted_form(ctx.request)  # 400 for a body that is not a form
     token = form.get("csrf")
     if not ctx.auth.csrf_ok(ctx.visitor, token if isinstance(token, str) else ""):
-        log.warning("console: form refused (CSRF token missing or not this visitor's) at %s", ctx.request.path)
+        # The route, not the path: a sign-in path carries a live one-time token.
+        route = ctx.request.match_info.route.resource
+        log.warning("console: form refused (CSRF token missing or not this visitor's) at %s",
+                    route.canonical if route is not None else "?")
         return ctx.render("refused", status=403, reason="csrf")
     ctx.form = form
     return None

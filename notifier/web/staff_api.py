@@ -19,6 +19,7 @@ from ..planning_staff import PracticeChange, StaffMember, acknowledgement_report
 from ..practice import PracticeChanges, parse_announcement, parse_change
 from ..runtime import Runtime
 from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, duplicate_error, parse_staff
+from .. import status as st
 from ..store import utcnow
 from ..validation import FieldError, Invalid, Reader
 from .auth import COORDINATOR, require_role
@@ -92,9 +93,14 @@ async def get_staff(request: web.Request) -> web.Response:
 
 
 async def delete_staff(request: web.Request) -> web.Response:
+    """Remove a person; what is still queued for them (a scheduled announcement, a digest not yet
+    sent) is cancelled, so that a deleted person gets nothing more."""
     rt = _rt(request)
-    if not await directory(rt).delete(request.match_info["id"]):
+    staff_id = request.match_info["id"]
+    if not await directory(rt).delete(staff_id):
         raise Problem(404, "no such staff member")
+    for message_id in await rt.store.ids_for("staff", staff_id, limit=100_000):
+        await rt.store.move(message_id, st.CANCELLED, "staff-deleted")  # refused for sent or final ones
     return web.Response(status=204)
 
 
