@@ -169,24 +169,38 @@ async def contacts_between(redis: Redis, low: datetime, high: datetime) -> Async
             c = await anext(calls, None)
 
 
-async def _messages_in(redis: Redis, low: datetime, high: datetime) -> AsyncIterator[Contact]:
-    offset = 0
+async def _by_score(redis: Redis, key: str, low: datetime, high: datetime) -> AsyncIterator[bytes]:
+    """Members of a sorted set with scores in [low, high), in score order, a page at a time.
+
+    Pages start at the last score read (not at an offset), so a contact stored while a long
+    export runs cannot shift a page and repeat or skip a row.
+    """
+    lower = float(to_ms(low))
+    seen: set[bytes] = set()  # members already yielded whose score is `lower`
     while True:
-        ids = [i.decode() for i in await redis.zrangebyscore(CONTACT_MESSAGES, to_ms(low), f"({to_ms(high)}",
-                                                              start=offset, num=BATCH)]
-        for contact in await read_messages(redis, ids):
-            yield contact
-        if len(ids) < BATCH:
+        rows = await redis.zrangebyscore(key, lower, f"({to_ms(high)}", start=0, num=BATCH + len(seen), withscores=True)
+        fresh = [(member, score) for member, score in rows if not (score == lower and member in seen)]
+        for member, _score in fresh:
+            yield member
+        if len(rows) < BATCH + len(seen) or not fresh:
             return
-        offset += len(ids)
+        last = fresh[-1][1]
+        seen = {member for member, score in fresh if score == last} | (seen if last == lower else set())
+        lower = last
+
+
+async def _messages_in(redis: Redis, low: datetime, high: datetime) -> AsyncIterator[Contact]:
+    page: list[str] = []
+    async for member in _by_score(redis, CONTACT_MESSAGES, low, high):
+        page.append(member.decode())
+        if len(page) == BATCH:
+            for contact in await read_messages(redis, page):
+                yield contact
+            page = []
+    for contact in await read_messages(redis, page):
+        yield contact
 
 
 async def _calls_in(redis: Redis, low: datetime, high: datetime) -> AsyncIterator[Contact]:
-    offset = 0
-    while True:
-        calls = await redis.zrangebyscore(CALLS, to_ms(low), f"({to_ms(high)}", start=offset, num=BATCH)
-        for raw in calls:
-            yield call_contact(raw)
-        if len(calls) < BATCH:
-            return
-        offset += len(calls)
+    async for raw in _by_score(redis, CALLS, low, high):
+        yield call_contact(raw)

@@ -100,3 +100,30 @@ async def test_csv_takes_local_days_and_refuses_bad_ranges(start_service):
         assert field in [e["field"] for e in json.loads(text)["errors"]]
     status, _, _ = await get_csv(svc, today.isoformat(), today.isoformat(), token="wrong")
     assert status == 401
+
+
+async def test_export_pages_by_score_so_inserts_during_it_repeat_nothing(redis_url):
+    """Scores tie in runs longer than a page, and rows arrive while the export reads."""
+    from datetime import datetime, timezone
+
+    from redis.asyncio import Redis
+
+    from notifier.contacts import BATCH, _by_score
+
+    redis = Redis.from_url(redis_url)
+    try:
+        base = 1_800_000_000_000
+        members = {f"m{i:05d}": base + (i // (BATCH + 7)) for i in range(3 * BATCH)}  # ties spanning pages
+        await redis.zadd("test:contacts", members)
+        low = datetime.fromtimestamp(base / 1000, timezone.utc)
+        high = datetime.fromtimestamp((base + 10_000) / 1000, timezone.utc)
+        seen: list[str] = []
+        async for member in _by_score(redis, "test:contacts", low, high):
+            seen.append(member.decode())
+            if len(seen) == BATCH + 3:  # a new contact, scored before the read position
+                await redis.zadd("test:contacts", {"early": base})
+        assert len(seen) == len(set(seen))
+        assert set(members) <= set(seen)
+    finally:
+        await redis.delete("test:contacts")
+        await redis.aclose()
