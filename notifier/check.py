@@ -141,6 +141,12 @@ def check_public_url(s: Settings) -> list[Finding]:
     return [Finding("public URL", OK, s.public_url)]
 
 
+def check_console(s: Settings) -> list[Finding]:
+    if not s.coordinators:
+        return [Finding("console", WARN, "NOTIFIER_COORDINATORS is empty: nobody can sign in to the coordinators' console")]
+    return [Finding("console", OK, f"{len(s.coordinators)} coordinator(s) may sign in")]
+
+
 def check_data_dir(s: Settings) -> list[Finding]:
     outboxes = [name for name, backend in (("e-mail", s.email_backend), ("SMS", s.sms_backend)) if backend == "outbox"]
     outboxes.append("letter")  # the letter outbox is always used for clients reached only by post
@@ -248,7 +254,7 @@ async def run_checks(env: Mapping[str, str] | None = None, timeout: float = 5.0)
     except ConfigError as exc:
         return [Finding("configuration", FAIL, str(exc))]
     findings = [Finding("configuration", OK, "every variable parses")]
-    for local in (check_secrets, check_sms_settings, check_public_url, check_data_dir):
+    for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_data_dir):
         findings += local(settings)
     remote: list[Callable[[Settings, float], Awaitable[list[Finding]]]] = [
         check_redis, check_smtp, check_sms_gateway, check_suomifi, check_callback_receiver]

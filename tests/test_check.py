@@ -25,6 +25,7 @@ def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, st
         "REDIS_URL": redis_url, "NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_WEBHOOK_SECRET": SECRET,
         "NOTIFIER_API_TOKEN": "a-long-enough-api-token", "NOTIFIER_DATA_KEY": generate_key(),
         "NOTIFIER_SIGNING_SECRET": "a-long-enough-signing-secret", "NOTIFIER_PUBLIC_URL": "https://notifier.example",
+        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@ely-keskus.example",
     }
     env.update(extra)
     return env
@@ -75,7 +76,8 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
                              NOTIFIER_DATA_KEY="not-a-fernet-key", NOTIFIER_EMAIL_BACKEND="smtp",
                              NOTIFIER_SMTP_HOST="127.0.0.1", NOTIFIER_SMTP_PORT=str(dead),
                              NOTIFIER_SMS_BACKEND="gatewayapi", NOTIFIER_SMS_URL=gateway_url,
-                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="TE-palvelut")
+                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="TE-palvelut",
+                             NOTIFIER_COORDINATORS="")
         findings = await run_checks(env, timeout=3)
     finally:
         await server.close()
@@ -83,6 +85,7 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
     for check in ("redis", "smtp", "SMS gateway", "webhook secret", "API token", "data key"):
         assert found[check] == FAIL, (check, findings)
     assert found["SMS sender"] == WARN and found["SMS delivery reports"] == WARN
+    assert found["console"] == WARN  # nobody could sign in to the coordinators' console
     text, code = report(findings, as_json=False)
     assert code == 1
     lines = text.splitlines()
