@@ -92,17 +92,16 @@ class Deliverer:
             started = time.monotonic()
             provider_ref = await channel.send(message.id, payload)
         except TemporaryFailure as exc:
-            due = max(message.created_at, message.send_at or message.created_at)
+            due, reason = max(message.created_at, message.send_at or message.created_at), exc.reason
             return await self._persist(lambda: self._temporary(
-                message.id, due, message.attempts, exc.reason, token, _since(started)))
+                message.id, due, message.attempts, reason, token, _since(started)))
         except PermanentFailure as exc:
-            await self._persist(lambda: self.store.move(message.id, st.PERMANENT_FAILURE, exc.reason, lease_token=token,
+            reason = exc.reason
+            await self._persist(lambda: self.store.move(message.id, st.PERMANENT_FAILURE, reason, lease_token=token,
                                                         send_seconds=_since(started)))
-            self._log(message, st.PERMANENT_FAILURE, exc.reason)
             return st.PERMANENT_FAILURE
         except CannotCompose as exc:
             await self.store.move(message.id, st.TECHNICAL_FAILURE, exc.reason, lease_token=token)
-            self._log(message, st.TECHNICAL_FAILURE, exc.reason)
             return st.TECHNICAL_FAILURE
         except Exception as exc:  # a bug in rendering or a channel: never retry blindly
             log.exception("message %s failed unexpectedly (%s)", message.id, type(exc).__name__)
@@ -110,7 +109,6 @@ class Deliverer:
             return st.TECHNICAL_FAILURE
         await self._persist(lambda: self.store.move(message.id, st.SENT, provider_ref=provider_ref or "",
                                                     lease_token=token, send_seconds=_since(started)))
-        self._log(message, st.SENT, "")
         return st.SENT
 
     async def _persist(self, write: Callable[[], Awaitable[T]]) -> T:
@@ -144,7 +142,6 @@ class Deliverer:
         if retry_at is None:
             await self.store.move(message_id, st.TECHNICAL_FAILURE, f"retries-exhausted:{reason}", lease_token=token,
                                   send_seconds=send_seconds)
-            log.info("message %s technical-failure after %d attempts (%s)", message_id, attempts, reason)
             return st.TECHNICAL_FAILURE
         # The status change and the retry job are written together: a retry is never lost.
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -152,7 +149,7 @@ class Deliverer:
                                   next_due=retry_at, send_seconds=send_seconds)
             add_job(pipe, "deliver", message_id, job_id=deliver_job_id(message_id, attempts), now=now, run_at=retry_at)
             self.store.log_executed(pipe, await pipe.execute())
-        log.info("message %s temporary-failure (%s), retry at %s", message_id, reason, retry_at.isoformat())
+        log.debug("message %s retry at %s", message_id, retry_at.isoformat())
         return st.TEMPORARY_FAILURE
 
     async def _defer(self, message_id: str, wait: float) -> str:
@@ -163,14 +160,6 @@ class Deliverer:
             add_job(pipe, "deliver", message_id, job_id=f"deliver:{message_id}:rate:{int(at.timestamp() * 1000)}", now=now, run_at=at)
             await pipe.execute()
         return "deferred"
-
-    @staticmethod
-    def _log(message, status: str, reason: str) -> None:
-        log.info(
-            "message %s %s template=%s channel=%s%s",
-            message.id, status, message.template, message.channel, f" reason={reason}" if reason else "",
-        )
-
 
 def _since(started: float | None) -> float | None:
     """Seconds since `started` (a `time.monotonic()`), or None when the channel was never called."""

@@ -99,8 +99,10 @@ async def delete_staff(request: web.Request) -> web.Response:
     staff_id = request.match_info["id"]
     if not await directory(rt).delete(staff_id):
         raise Problem(404, "no such staff member")
-    for message_id in await rt.store.ids_for("staff", staff_id, limit=100_000):
-        await rt.store.move(message_id, st.CANCELLED, "staff-deleted")  # refused for sent or final ones
+    async with rt.redis.pipeline(transaction=False) as pipe:  # one round trip; refused for sent or final ones
+        for message_id in await rt.store.ids_for("staff", staff_id, limit=100_000):
+            await rt.store.move(message_id, st.CANCELLED, "staff-deleted", pipe=pipe)
+        rt.store.log_executed(pipe, await pipe.execute())
     return web.Response(status=204)
 
 
