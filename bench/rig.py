@@ -137,6 +137,7 @@ class Rig:
             "NOTIFIER_DATA_DIR": str(self.folder / "data"),
             "NOTIFIER_WEBHOOK_SECRET": SECRET,
             "NOTIFIER_API_TOKEN": API_TOKEN,
+            "NOTIFIER_SINGLE_TOKEN": "on",  # the API token serves the coordinators' calls too
             "NOTIFIER_DATA_KEY": generate_key(),
             "NOTIFIER_SIGNING_SECRET": "bench-signing-secret-" + generate_key(),
             "NOTIFIER_PUBLIC_URL": self.web_url,
@@ -146,7 +147,7 @@ class Rig:
             "NOTIFIER_SMS_BACKEND": "gatewayapi",
             "NOTIFIER_SMS_URL": self.gateway_url,
             "NOTIFIER_SMS_TOKEN": SMS_TOKEN,
-            "NOTIFIER_SMS_CALLBACK_TOKEN": "bench-callback-token",
+            "NOTIFIER_SMS_CALLBACK_TOKEN": "bench-callback-token-of-32-characters",
             "NOTIFIER_DIGEST_SCHEDULE": "off",  # only the benchmark's own run, never the Monday cron
             "NOTIFIER_LOG_LEVEL": self.log_level,
             **self.extra_env,

@@ -35,6 +35,8 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 SENDER_ALPHANUMERIC = re.compile(r"^[A-Za-z0-9 .\-_&]{1,11}$")
 SENDER_NUMERIC = re.compile(r"^\+?[0-9]{3,15}$")
 MIN_TOKEN_LENGTH = 16
+#: The SMS delivery-report token travels in a URL (the gateway's logs, ours): it must be unguessable.
+MIN_SMS_CALLBACK_TOKEN_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,9 @@ def check_secrets(s: Settings) -> list[Finding]:
         out.append(Finding("coordinator token", FAIL, f"NOTIFIER_COORDINATOR_TOKEN is shorter than {MIN_TOKEN_LENGTH} characters"))
     elif s.coordinator_token and s.coordinator_token == s.api_token:
         out.append(Finding("coordinator token", WARN, "NOTIFIER_COORDINATOR_TOKEN equals NOTIFIER_API_TOKEN: the roles are not separate"))
+    elif not s.coordinator_token and s.has_redis and not s.single_token:
+        out.append(Finding("coordinator token", FAIL, "NOTIFIER_COORDINATOR_TOKEN is not set (set NOTIFIER_SINGLE_TOKEN=on "
+                                                      "to let NOTIFIER_API_TOKEN serve coordinators too)"))
     elif not s.coordinator_token:
         out.append(Finding("coordinator token", OK, "not set: NOTIFIER_API_TOKEN serves coordinators too"))
     else:
@@ -127,6 +132,9 @@ def check_sms_settings(s: Settings) -> list[Finding]:
                                                "Finnish operators, recipients see it as 'Unknown'"))
     else:
         out.append(Finding("SMS sender", OK, repr(sender)))
+    if s.sms_callback_token and len(s.sms_callback_token) < MIN_SMS_CALLBACK_TOKEN_LENGTH:
+        out.append(Finding("SMS delivery reports", FAIL, f"NOTIFIER_SMS_CALLBACK_TOKEN is shorter than "
+                                                         f"{MIN_SMS_CALLBACK_TOKEN_LENGTH} characters"))
     if s.sms_backend == "gatewayapi" and not s.sms_callback_token:
         out.append(Finding("SMS delivery reports", WARN, "NOTIFIER_SMS_CALLBACK_TOKEN is not set: no delivery reports, "
                                                          "SMS stay 'sent'"))
@@ -246,6 +254,11 @@ async def check_callback_receiver(s: Settings, timeout: float) -> list[Finding]:
         return [Finding("status callbacks", WARN, f"nothing answers at {parts.hostname}:{port} yet ({_why(exc)}); "
                                                   "callbacks wait in Redis and are retried")]
     return []
+
+
+def start_up_problems(s: Settings) -> list[Finding]:
+    """The checks `web`/`worker` run before starting: any FAIL here stops them (exit status 2)."""
+    return [f for f in check_secrets(s) + check_sms_settings(s) if f.level == FAIL]
 
 
 async def run_checks(env: Mapping[str, str] | None = None, timeout: float = 5.0) -> list[Finding]:

@@ -23,8 +23,24 @@ def _need_redis(settings: Settings, command: str) -> None:
         sys.exit(f"notifier {command}: REDIS_URL is not set (use 'notifier run' for a single machine with embedded Redis)")
 
 
+def _refuse_unsafe_start(settings: Settings, command: str) -> None:
+    """`web`/`worker` start only safe: a data key, separate tokens (or NOTIFIER_SINGLE_TOKEN=on), and
+    nothing `notifier check` calls a FAIL among the secrets. One line per problem, exit status 2."""
+    from .check import start_up_problems
+
+    if not settings.data_keys:
+        print(f"notifier {command}: NOTIFIER_DATA_KEY is not set: personal data would be stored unencrypted",
+              file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    problems = start_up_problems(settings)
+    for finding in problems:
+        print(f"notifier {command}: {finding.detail}", file=sys.stderr, flush=True)
+    if problems:
+        raise SystemExit(2)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from .local import local_settings
+    from .local import local_settings, redis_password
     from .redis_server import EmbeddedRedis
     from .server import serve
 
@@ -35,9 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(note, flush=True)
     embedded = None
     if not settings.has_redis:
-        embedded = EmbeddedRedis(settings.data_dir)
+        embedded = EmbeddedRedis(settings.data_dir, password=redis_password(settings.data_dir))
         settings = settings.with_(redis_url=embedded.start())
-        print(f"embedded Redis at {settings.redis_url} (data in {embedded.dir})", flush=True)
+        print(f"embedded Redis at 127.0.0.1:{embedded.port} (data in {embedded.dir}; "
+              f"its password is in {settings.data_dir / 'redis-password'})", flush=True)
     try:
         asyncio.run(serve(settings, host=args.host, port=args.port))
     finally:
@@ -51,8 +68,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _need_redis(settings, "web")
-    if not settings.webhook_secret:
-        sys.exit("notifier web: NOTIFIER_WEBHOOK_SECRET is not set")
+    _refuse_unsafe_start(settings, "web")
     configure(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, host=args.host, port=args.port, with_worker=False))
     return 0
@@ -63,6 +79,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     _need_redis(settings, "worker")
+    _refuse_unsafe_start(settings, "worker")
     configure(settings.log_level, settings.log_format)
     asyncio.run(serve(settings, with_web=False))
     return 0

@@ -5,6 +5,7 @@ Every setting is documented in the README's configuration table; keep the two in
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,10 +41,15 @@ class Settings:
     redis_url: str | None = None
     redis_sentinels: tuple[tuple[str, int], ...] = ()
     redis_sentinel_master: str = "mymaster"
+    redis_password: str | None = None  # the primary's, when found through sentinels (a URL carries its own)
+    redis_sentinel_password: str | None = None  # the sentinels' own
+    redis_sentinel_tls: bool = False  # TLS to the sentinels and the primary
+    redis_tls_ca_file: str | None = None  # CA bundle for rediss:// and Sentinel TLS (default: the system's)
     data_dir: Path = Path("var")
     webhook_secret: str | None = None
     api_token: str | None = None
     coordinator_token: str | None = None
+    single_token: bool = False  # NOTIFIER_SINGLE_TOKEN=on: web/worker may start with the API token serving both roles
     data_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8080"
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Helsinki"))
@@ -103,6 +109,11 @@ class Settings:
     sms_rate: float = 0.0
     retention_days: float = 90.0
     subscribe_limit_per_hour: int = 20  # /subscribe posts per client address
+    sign_in_limit_per_client: int = 30  # /console/sign-in posts per client address per day
+    sign_in_limit_per_address: int = 10  # sign-in links per typed e-mail address per day
+    # Proxies whose X-Forwarded-For is believed (README "Client addresses behind a proxy").
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    ack_link_days: float = 60.0  # how long an "I have read this" link stays valid
     worker_poll_delay: float = 0.05
 
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
@@ -183,10 +194,15 @@ class Settings:
             redis_url=get("REDIS_URL") or None,
             redis_sentinels=parse_sentinels(get("REDIS_SENTINELS", "")),
             redis_sentinel_master=get("REDIS_SENTINEL_MASTER", "mymaster"),
+            redis_password=get("REDIS_PASSWORD") or None,
+            redis_sentinel_password=get("REDIS_SENTINEL_PASSWORD") or None,
+            redis_sentinel_tls=choice("REDIS_SENTINEL_TLS", "off", ("on", "off")) == "on",
+            redis_tls_ca_file=get("REDIS_TLS_CA_FILE") or None,
             data_dir=Path(get("NOTIFIER_DATA_DIR", "var")),
             webhook_secret=get("NOTIFIER_WEBHOOK_SECRET") or None,
             api_token=get("NOTIFIER_API_TOKEN") or None,
             coordinator_token=get("NOTIFIER_COORDINATOR_TOKEN") or None,
+            single_token=choice("NOTIFIER_SINGLE_TOKEN", "off", ("on", "off")) == "on",
             data_keys=tuple(k.strip() for k in get("NOTIFIER_DATA_KEY", "").split(",") if k.strip()),
             public_url=get("NOTIFIER_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             timezone=tz,
@@ -242,6 +258,10 @@ class Settings:
             sms_rate=number("NOTIFIER_SMS_RATE", 0.0),
             retention_days=number("NOTIFIER_RETENTION_DAYS", 90.0),
             subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
+            sign_in_limit_per_client=int(number("NOTIFIER_SIGN_IN_LIMIT_PER_CLIENT", 30, int)),
+            sign_in_limit_per_address=int(number("NOTIFIER_SIGN_IN_LIMIT_PER_ADDRESS", 10, int)),
+            trusted_proxies=parse_trusted_proxies(get("NOTIFIER_TRUSTED_PROXIES", "")),
+            ack_link_days=number("NOTIFIER_ACK_LINK_DAYS", 60.0),
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
         )
@@ -293,6 +313,18 @@ def parse_coordinators(value: str) -> tuple[str, ...]:
             raise ConfigError(f"NOTIFIER_COORDINATORS must be e-mail addresses separated by commas, not {item!r}")
         if item.lower() not in out:
             out.append(item.lower())
+    return tuple(out)
+
+
+def parse_trusted_proxies(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`NOTIFIER_TRUSTED_PROXIES=10.0.0.0/8,192.168.1.5` -> the networks whose X-Forwarded-For counts."""
+    out = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"NOTIFIER_TRUSTED_PROXIES must be IP addresses or CIDR networks separated by commas, "
+                              f"not {item!r}") from None
     return tuple(out)
 
 

@@ -21,7 +21,7 @@ import aiohttp
 from . import status as st
 from .casesystem import CaseSystem
 from .config import Settings
-from .local import local_settings
+from .local import local_settings, redis_password
 from .demo_ecosystem import with_case_system
 from .redis_server import EmbeddedRedis, free_port
 from .runtime import Runtime
@@ -244,7 +244,7 @@ def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
     from .demo_console import DEMO_COORDINATOR
 
     settings = settings.with_(coordinators=(DEMO_COORDINATOR,))  # who may sign in to the console
-    embedded = EmbeddedRedis(settings.data_dir)
+    embedded = EmbeddedRedis(settings.data_dir, password=redis_password(settings.data_dir))
     settings = settings.with_(redis_url=embedded.start(), worker_poll_delay=0.05)
     try:
         return asyncio.run(_run(settings, keep_running))

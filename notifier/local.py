@@ -2,11 +2,16 @@
 
 Production sets them in the environment; `notifier run` and `notifier demo` must work with
 nothing set, without ever running with an empty secret.
+
+The data dir is the service user's alone (0700), and each secret file is created 0600 in one step
+(`os.open(..., O_CREAT | O_EXCL, 0o600)`), never written with the umask's mode and chmod-ed after:
+there is no moment at which another local user could open it.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 from pathlib import Path
 
@@ -14,22 +19,52 @@ from .config import Settings
 from .sealing import generate_key
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` (and its parents) for the service's user alone: 0700, also when it existed wider."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def write_secret(path: Path, value: str) -> bool:
+    """Write `value` to `path` as a new 0600 file, atomically; False (nothing written) if it exists.
+
+    The content goes to a temporary file created 0600 with O_EXCL, which is then hard-linked into
+    place: the link fails if another process got there first, and a reader never sees half a secret.
+    """
+    private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(value + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _read_or_create(path: Path, make) -> str:  # type: ignore[no-untyped-def]
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(value + "\n")
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return value
+    if not path.exists():
+        write_secret(path, make())
+    return path.read_text().strip()
+
+
+def redis_password(data_dir: Path) -> str:
+    """The embedded Redis's password, generated once into the data dir with the other secrets."""
+    return _read_or_create(Path(data_dir) / "redis-password", lambda: secrets.token_urlsafe(32))
 
 
 def local_settings(settings: Settings) -> tuple[Settings, list[str]]:
     notes: list[str] = []
     changes: dict[str, object] = {}
-    d = settings.data_dir
+    d = private_dir(settings.data_dir)
     if not settings.webhook_secret:
         path = d / "webhook-secret"
         changes["webhook_secret"] = _read_or_create(path, lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())

@@ -2,7 +2,9 @@
 
 `NOTIFIER_DATA_KEY` holds one or more comma-separated Fernet keys, newest first: new data is
 sealed with the first, and any of them opens old data. Without a key, data is stored as plain
-JSON marked as such (fine for the demo, not for production; `notifier run` generates a key).
+JSON marked as such (only for unit tests: `notifier web`/`worker` refuse to start without a key,
+and `notifier run` generates one). Once a key is set, a plain record is an error: it can only be
+one written before the key was set, and `notifier reseal` seals those (`accept_plain`, for it alone).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ class SealError(RuntimeError):
 
 
 class Sealer:
-    def __init__(self, keys: tuple[str, ...] = ()) -> None:
+    def __init__(self, keys: tuple[str, ...] = (), *, accept_plain: bool = False) -> None:
         self._fernet = MultiFernet([Fernet(k.encode()) for k in keys]) if keys else None
+        self._newest = Fernet(keys[0].encode()) if keys else None
+        self._accept_plain = accept_plain
 
     @property
     def encrypts(self) -> bool:
@@ -35,6 +39,8 @@ class Sealer:
 
     def open(self, blob: bytes) -> Any:
         if blob.startswith(PLAIN_PREFIX):
+            if self._fernet is not None and not self._accept_plain:
+                raise SealError("an unsealed record found although NOTIFIER_DATA_KEY is set; run `notifier reseal`")
             return json.loads(blob[len(PLAIN_PREFIX):])
         if self._fernet is None:
             raise SealError("data is encrypted but NOTIFIER_DATA_KEY is not set")
@@ -43,8 +49,18 @@ class Sealer:
         except InvalidToken:
             raise SealError("no key in NOTIFIER_DATA_KEY opens this data") from None
 
+    def is_current(self, blob: bytes) -> bool:
+        """Sealed with the newest key already (nothing for `notifier reseal` to do)."""
+        if self._newest is None or blob.startswith(PLAIN_PREFIX):
+            return False
+        try:
+            self._newest.decrypt(blob)
+        except InvalidToken:
+            return False
+        return True
+
     def rotate(self, blob: bytes) -> bytes:
-        """Re-seal with the newest key (used by `notifier rotate-key`)."""
+        """Re-seal with the newest key (used by `notifier reseal`)."""
         return self.seal(self.open(blob))
 
 

@@ -22,8 +22,8 @@ from .delivery import Deliverer
 from .digest import digest_cron_jobs, digest_functions
 from .letters import poll_suomifi_events
 from .messages import EMAIL, SMS
-from .queue import QUEUE_NAME
-from .redis_conn import arq_redis_settings
+from .queue import QUEUE_NAME, job_deserializer, job_serializer
+from .redis_conn import arq_pool, arq_redis_settings
 from .ratelimit import RateLimiter
 from .sweeper import erase_expired, sweep
 from .runtime import Runtime, build_channels
@@ -106,6 +106,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         ],
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings,
+        redis_pool=arq_pool(settings),  # Sentinel with passwords/TLS: a pool of ours (redis_conn.py)
         on_startup=startup,
         on_shutdown=shutdown,
         handle_signals=handle_signals,
@@ -118,6 +119,8 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         max_tries=1000,  # our own retry policy decides; arq only re-runs jobs of dead workers
         timezone=settings.timezone,  # type: ignore[arg-type]
         log_results=False,
+        job_serializer=job_serializer,  # JSON: a pickle planted in Redis is refused, never run
+        job_deserializer=job_deserializer,
     )
 
 

@@ -24,6 +24,7 @@ def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, st
     env = {
         "REDIS_URL": redis_url, "NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_WEBHOOK_SECRET": SECRET,
         "NOTIFIER_API_TOKEN": "a-long-enough-api-token", "NOTIFIER_DATA_KEY": generate_key(),
+        "NOTIFIER_COORDINATOR_TOKEN": "a-long-enough-coordinator-token",
         "NOTIFIER_SIGNING_SECRET": "a-long-enough-signing-secret", "NOTIFIER_PUBLIC_URL": "https://notifier.example",
         "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@ely-keskus.example",
     }
@@ -55,7 +56,7 @@ async def test_a_working_production_configuration_passes(redis_url, smtp, tmp_pa
         env = production_env(redis_url, tmp_path / "data", NOTIFIER_EMAIL_BACKEND="smtp", NOTIFIER_SMTP_HOST="127.0.0.1",
                              NOTIFIER_SMTP_PORT=str(smtp_port), NOTIFIER_SMS_BACKEND="gatewayapi",
                              NOTIFIER_SMS_URL=gateway_url, NOTIFIER_SMS_TOKEN=GATEWAY_TOKEN,
-                             NOTIFIER_SMS_CALLBACK_TOKEN="callback-token", NOTIFIER_SMS_SENDER="0401234567")
+                             NOTIFIER_SMS_CALLBACK_TOKEN="callback-token-" + "x" * 32, NOTIFIER_SMS_SENDER="0401234567")
         findings = await run_checks(env, timeout=3)
     finally:
         await server.close()
