@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, digest, announcement, check, demo."""
+"""`notifier` command line: run, web, worker, digest, announcement, check, reseal, demo."""
 
 from __future__ import annotations
 
@@ -121,6 +121,14 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return asyncio.run(run_by_hand(settings, week, args.wait, as_json=args.json))
 
 
+def cmd_reseal(args: argparse.Namespace) -> int:
+    from notifier.app.reseal import main as reseal
+
+    settings = _settings()
+    configure(settings.log_level, settings.log_format)
+    return reseal(settings, batch=args.batch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="notifier", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="print the checks that passed too")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each service")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("reseal", help="re-seal all personal data in Redis with the newest NOTIFIER_DATA_KEY "
+                                      "(REDIS_URL, or the embedded Redis of NOTIFIER_DATA_DIR)")
+    p.add_argument("--batch", type=int, default=500, help="keys per SCAN batch")
+    p.set_defaults(func=cmd_reseal)
 
     p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
     p.add_argument("--data-dir", type=Path, default=None)
