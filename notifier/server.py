@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from .config import Settings
 from .web.app import create_app
+from notifier.web.route_log import RouteAccessLogger
 from .worker import make_worker, stop_gracefully
 
 log = logging.getLogger("notifier.server")
@@ -39,7 +40,8 @@ async def serve(
     worker_task: asyncio.Task[None] | None = None
     try:
         if with_web:
-            runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=10)
+            runner = web.AppRunner(create_app(settings), access_log=logging.getLogger("notifier.access"),
+                                   access_log_class=RouteAccessLogger, shutdown_timeout=10)
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
             log.info("web listening on http://%s:%d", host, port)

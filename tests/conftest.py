@@ -27,6 +27,7 @@ from notifier.redis_server import EmbeddedRedis, free_port
 from notifier.runtime import Runtime
 from notifier.sealing import generate_key
 from notifier.web.app import create_app
+from notifier.web.route_log import RouteAccessLogger
 from notifier.worker import make_worker, stop_gracefully
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -150,7 +151,7 @@ async def start_service(settings: Settings) -> AsyncIterator[ServiceFactory]:
         redis = redis_client(s)
         runtime = Runtime.create(s, redis=redis)
         server = TestServer(create_app(s, runtime), host="127.0.0.1", port=free_port())
-        await server.start_server()
+        await server.start_server(access_log_class=RouteAccessLogger)  # as `notifier web`: routes, not paths
         stack.push_async_callback(redis.aclose)
         stack.push_async_callback(server.close)
         if worker:

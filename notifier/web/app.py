@@ -15,6 +15,7 @@ from . import contacts, docs, metrics
 from . import console
 from .keys import RUNTIME, WEBHOOK
 from .problems import Problem, problem
+from notifier.web.route_log import route_pattern
 
 log = logging.getLogger("notifier.web")
 
@@ -30,7 +31,8 @@ async def problem_middleware(request: web.Request, handler):  # type: ignore[no-
             return problem(exc.status, exc.reason)
         raise
     except RedisError as exc:
-        log.error("redis unavailable while answering %s %s: %s", request.method, request.path, type(exc).__name__)
+        log.error("redis unavailable while answering %s %s: %s", request.method, route_pattern(request),
+                  type(exc).__name__)
         return problem(503, "storage unavailable; retry later")
 
 

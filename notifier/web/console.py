@@ -17,6 +17,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from ..config import TEMPLATE_DIR
+from notifier.web.route_log import route_pattern
 from ..console import COOKIE, COOKIE_PATH, SESSION_SECONDS, ConsoleAuth, Coordinator, Visitor, is_coordinator, request_sign_in
 from ..console_forms import N_, FormError
 from ..runtime import Runtime
@@ -134,9 +135,7 @@ async def read_form(ctx: Ctx) -> web.Response | None:
     token = form.get("csrf")
     if not ctx.auth.csrf_ok(ctx.visitor, token if isinstance(token, str) else ""):
         # The route, not the path: a sign-in path carries a live one-time token.
-        route = ctx.request.match_info.route.resource
-        log.warning("console: form refused (CSRF token missing or not this visitor's) at %s",
-                    route.canonical if route is not None else "?")
+        log.warning("console: form refused (CSRF token missing or not this visitor's) at %s", route_pattern(ctx.request))
         return ctx.render("refused", status=403, reason="csrf")
     ctx.form = form
     return None
