@@ -8,7 +8,9 @@ dead worker's job is re-run by arq. The sweeper is the safety net for what shoul
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from redis.asyncio import Redis
 
@@ -69,3 +71,33 @@ async def erase_expired(store: MessageStore, retention_days: float, now: datetim
     if erased:
         log.info("retention erased personal data of %d message(s)", erased)
     return erased
+
+
+#: What the outbox back ends write: e-mails, SMS documents, letter PDFs and their JSON notes.
+OUTBOX_SUFFIXES = (".eml", ".json", ".pdf")
+
+
+def prune_outbox(outbox_dir: Path, retention_days: float, now: datetime | None = None) -> int:
+    """Retention for the outbox: delete e-mails, SMS and letters written more than `retention_days` ago.
+
+    They hold names, addresses and numbers like the records in Redis, so they go after the same
+    period (by the file's modification time, i.e. when it was written). Returns how many went.
+    """
+    cutoff = (now or utcnow()).timestamp() - retention_days * 86400
+    removed = 0
+    if not outbox_dir.is_dir():
+        return 0
+    for root, _dirs, files in os.walk(outbox_dir):
+        for name in files:
+            path = Path(root) / name
+            if not name.endswith(OUTBOX_SUFFIXES):
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:  # another worker on this machine got there first
+                continue
+    if removed:
+        log.info("retention deleted %d outbox file(s)", removed)
+    return removed

@@ -25,7 +25,7 @@ from .messages import EMAIL, SMS
 from .queue import QUEUE_NAME, job_deserializer, job_serializer
 from .redis_conn import arq_pool, arq_redis_settings
 from .ratelimit import RateLimiter
-from .sweeper import erase_expired, sweep
+from .sweeper import erase_expired, prune_outbox, sweep
 from .runtime import Runtime, build_channels
 
 log = logging.getLogger("notifier.worker")
@@ -52,7 +52,10 @@ async def sweep_stuck(ctx: dict[str, Any]) -> int:
 
 async def erase_expired_personal_data(ctx: dict[str, Any]) -> int:
     runtime = ctx["runtime"]
-    return await erase_expired(runtime.store, runtime.settings.retention_days)
+    erased = await erase_expired(runtime.store, runtime.settings.retention_days)
+    # The outbox files of this machine go after the same period (in a thread: it walks folders).
+    await asyncio.to_thread(prune_outbox, runtime.settings.outbox_dir, runtime.settings.retention_days)
+    return erased
 
 
 async def poll_suomifi(ctx: dict[str, Any]) -> int:
