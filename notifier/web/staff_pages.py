@@ -123,7 +123,8 @@ async def subscribe(request: web.Request) -> web.Response:
     if not links.available:
         return page(rt, "unavailable", language, status=503)
     secret = rt.settings.signing_secrets[0] if rt.settings.signing_secrets else rt.settings.webhook_secret or ""
-    if await over_limit(rt.redis, "subscribe", client_key(request, secret), rt.settings.subscribe_limit_per_hour):
+    if await over_limit(rt.redis, "subscribe", client_key(request, secret, rt.settings.trusted_proxies),
+                        rt.settings.subscribe_limit_per_hour):
         return page(rt, "too-many", language, status=429)
     raw = form.get("email")
     r = Reader({"email": raw if isinstance(raw, str) else None}, "")
