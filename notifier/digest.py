@@ -57,7 +57,7 @@ def run_messages_key(run_id: str) -> str:
 
 
 def links_for(settings: Settings) -> Links:
-    return Links(settings.signing_secrets, settings.public_url)
+    return Links(settings.signing_secrets, settings.public_url, settings.ack_link_days)
 
 
 def current_week(now: datetime, settings: Settings) -> str:

@@ -6,6 +6,11 @@ person is deleted and re-created). Each purpose has its own salt, so an unsubscr
 an acknowledgement token. Payloads hold ids only: tokens are signed, not encrypted, and URLs end
 up in proxy logs. `NOTIFIER_SIGNING_SECRET` may list several secrets, newest first, so that the
 secret can be rotated without breaking links already this week.
+
+Acknowledgement links are valid for `NOTIFIER_ACK_LINK_DAYS` (60 days by default: a change is
+read within weeks, and a forwarded digest should not act for its reader for a year). A coordinator
+can revoke every link of one person at once (`POST /api/staff/{id}/revoke-links`, or the button on
+the console's staff page): the person's nonce is replaced and their link generation counted up.
 """
 
 from __future__ import annotations
@@ -22,11 +27,12 @@ UNSUBSCRIBE = "unsubscribe"
 ACKNOWLEDGE = "acknowledge"
 SUBSCRIBE = "subscribe"
 
-#: How long a link stays valid. Digest links are kept for a good while: people read old e-mail.
+#: How long a link stays valid. Digest links are kept for a good while: people read old e-mail
+#: (acknowledgement links: `NOTIFIER_ACK_LINK_DAYS`, default 60 days, see `Links`).
 MAX_AGE = {
     PREFERENCES: 400 * 86400,
     UNSUBSCRIBE: 400 * 86400,
-    ACKNOWLEDGE: 400 * 86400,
+    ACKNOWLEDGE: 60 * 86400,
     SUBSCRIBE: 2 * 86400,
 }
 
@@ -48,8 +54,11 @@ class StaffClaim:
 
 
 class Links:
-    def __init__(self, secrets: tuple[str, ...], public_url: str) -> None:
+    def __init__(self, secrets: tuple[str, ...], public_url: str, ack_days: float | None = None) -> None:
         self.public_url = public_url.rstrip("/")
+        self._max_age = dict(MAX_AGE)
+        if ack_days is not None:
+            self._max_age[ACKNOWLEDGE] = int(ack_days * 86400)
         # itsdangerous signs with the last key and accepts all of them.
         self._keys = [s.encode() for s in reversed(secrets)]
 
@@ -70,7 +79,7 @@ class Links:
         if len(token) > 1024:
             return None
         try:
-            payload = self._serializer(purpose).loads(token, max_age=MAX_AGE[purpose])
+            payload = self._serializer(purpose).loads(token, max_age=self._max_age[purpose])
         except BadData:
             return None
         return payload if isinstance(payload, dict) else None

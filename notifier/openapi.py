@@ -391,6 +391,12 @@ def paths() -> dict[str, Schema]:
                                                              **problems(401, 403, 404)},
                          security=COORD, parameters=[staff_id], operation_id="deleteStaff"),
         },
+        "/api/staff/{id}/revoke-links": {"post": op("staff", "Revoke every personal link of a staff member", {
+            "200": answer("Revoked; links sent from now on work.", obj({"id": string(), "link_generation": {"type": "integer"}},
+                                                                        ["id", "link_generation"])),
+            **problems(401, 403, 404),
+        }, description="Preferences, unsubscribe and acknowledgement links sent to the person so far stop working.",
+            security=COORD, parameters=[staff_id], operation_id="revokeStaffLinks")},
         "/api/practice-changes": {
             "post": op("practice changes", "Post a practice change", {
                 "201": answer("Stored; it goes into the next digests.", ref("PracticeChange")),
@@ -580,6 +586,8 @@ def console_paths() -> dict[str, Schema]:
                                                  "language": string(), "organisation": string(), "site": string()},
                          "404", "409", parameters=[identifier], operation_id="consoleSaveStaff"),
         },
+        "/console/staff/{id}/revoke-links": {"post": form("Revoke every personal link of a staff member", {}, "404",
+                                                          parameters=[identifier], operation_id="consoleRevokeStaffLinks")},
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},
     }

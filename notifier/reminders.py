@@ -32,7 +32,7 @@ def reminders_key(change_id: str) -> str:
 async def remind(rt: Runtime, change: PracticeChange, request_id: str) -> dict[str, Any]:
     """E-mail everyone `change` concerns who has not acknowledged it; `{"recipients", "messages"}`."""
     settings = rt.settings
-    links = Links(settings.signing_secrets, settings.public_url)
+    links = Links(settings.signing_secrets, settings.public_url, settings.ack_link_days)
     directory = StaffDirectory(rt.redis, rt.store.sealer, settings.signing_secrets)
     changes = PracticeChanges(rt.redis)
 

@@ -2,7 +2,7 @@
 
 Layout (prefix `notifier:`):
   staff:<id>            hash: meta (JSON, no personal data: language, organisation, site, digest,
-                        nonce, times), personal (sealed JSON: name, email, phone)
+                        nonce, link_generation, times), personal (sealed JSON: name, email, phone)
   staff:all             set of staff ids
   staff:by-email        hash: keyed hash of a lower-cased address -> staff id, and `__key__`, the
                         fingerprint of the key it was built with (rebuilt when the key changes)
@@ -141,11 +141,12 @@ class StaffDirectory:
 
     # -- records --------------------------------------------------------------------------------
 
-    def _encode(self, m: StaffMember, created_at: str, updated_at: str, source: str) -> dict[str, Any]:
+    def _encode(self, m: StaffMember, created_at: str, updated_at: str, source: str,
+                link_generation: int = 0) -> dict[str, Any]:
         meta = {
             "id": m.id, "language": m.language, "organisation": m.organisation, "site": m.site,
             "digest": m.digest, "nonce": m.nonce, "created_at": created_at, "updated_at": updated_at,
-            "source": source,
+            "source": source, "link_generation": link_generation,
         }
         personal = {"name": m.name, "email": m.email, "phone": m.phone}
         return {"meta": json.dumps(meta, separators=(",", ":")), "personal": self.sealer.seal(personal)}
@@ -220,9 +221,11 @@ class StaffDirectory:
                     await pipe.reset()
                     raise DuplicateEmail(owner.decode())
                 now = utcnow().isoformat()
+                generation = 0
                 if fields:
                     old, meta = self._decode(fields)
                     created_at, nonce, digest = meta["created_at"], old.nonce, old.digest
+                    generation = int(meta.get("link_generation", 0))
                     old_hash = self.email_hash(old.email)
                 else:
                     created_at, nonce, digest, old_hash = now, secrets.token_hex(8), True, None
@@ -232,7 +235,7 @@ class StaffDirectory:
                     digest=digest if data.digest is None else data.digest, phone=data.phone, nonce=nonce,
                 )
                 pipe.multi()
-                pipe.hset(key, mapping=self._encode(member, created_at, now, source))
+                pipe.hset(key, mapping=self._encode(member, created_at, now, source, generation))
                 pipe.sadd(ALL, staff_id)
                 if old_hash and old_hash != new_hash:
                     pipe.hdel(EMAIL_INDEX, old_hash)
@@ -270,6 +273,34 @@ class StaffDirectory:
                 except WatchError:
                     continue
                 return replace(member, language=meta["language"], digest=bool(meta["digest"]))
+
+    async def revoke_links(self, staff_id: str) -> int | None:
+        """Make every personal link of this person stop working; returns the new link generation.
+
+        Each link names the record's nonce, so a new nonce revokes them all at once (preferences,
+        unsubscribe, acknowledgements); the generation counts how often that was done. None: no
+        such person.
+        """
+        key = staff_key(staff_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                raw = await pipe.hget(key, "meta")
+                if raw is None:
+                    await pipe.reset()
+                    return None
+                meta = json.loads(raw)
+                meta["nonce"] = secrets.token_hex(8)
+                meta["link_generation"] = int(meta.get("link_generation", 0)) + 1
+                meta["updated_at"] = utcnow().isoformat()
+                pipe.multi()
+                pipe.hset(key, "meta", json.dumps(meta, separators=(",", ":")))
+                pipe.incr(VERSION)
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return int(meta["link_generation"])
 
     async def delete(self, staff_id: str) -> bool:
         key = staff_key(staff_id)

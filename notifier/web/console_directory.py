@@ -95,7 +95,7 @@ async def edit_member(ctx: Ctx) -> web.Response:
     member = await _member(ctx)
     if member is None:
         return ctx.render("not-found", status=404, section="staff")
-    return await _form(ctx, member_values(member), adding=False)
+    return await _form(ctx, member_values(member), adding=False, revoked=ctx.request.query.get("revoked") == "1")
 
 
 @coordinators_only
@@ -105,6 +105,17 @@ async def update_member(ctx: Ctx) -> web.Response:
         return ctx.render("not-found", status=404, section="staff")
     values = {**staff_values(ctx.form), "id": member.id}
     return await _save(ctx, member.id, values, adding=False)
+
+
+@coordinators_only
+async def revoke_links(ctx: Ctx) -> web.Response:
+    """Every personal link of the person stops working (`StaffDirectory.revoke_links`)."""
+    member = await _member(ctx)
+    if member is None:
+        return ctx.render("not-found", status=404, section="staff")
+    generation = await directory(ctx).revoke_links(member.id)
+    log.info("console: staff member %s links revoked (generation %s)", member.id, generation)
+    return ctx.redirect(f"/console/staff/{member.id}/edit?revoked=1")
 
 
 @coordinators_only
@@ -126,3 +137,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/console/staff/{id}/edit", edit_member)
     r.add_post("/console/staff/{id}/edit", update_member)
     r.add_post("/console/staff/{id}/digest", switch_digest)
+    r.add_post("/console/staff/{id}/revoke-links", revoke_links)

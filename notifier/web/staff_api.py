@@ -267,12 +267,23 @@ async def get_announcement_status(request: web.Request) -> web.Response:
     })
 
 
+async def revoke_links(request: web.Request) -> web.Response:
+    """Every personal link of the person stops working at once (see `links.py`)."""
+    rt = _rt(request)
+    staff_id = request.match_info["id"]
+    generation = await directory(rt).revoke_links(staff_id[:128])
+    if generation is None:
+        raise Problem(404, "no such staff member")
+    return web.json_response({"id": staff_id, "link_generation": generation})
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/staff", list_staff)
     r.add_get("/api/staff/{id}", get_staff)
     r.add_put("/api/staff/{id}", put_staff)
     r.add_delete("/api/staff/{id}", delete_staff)
+    r.add_post("/api/staff/{id}/revoke-links", revoke_links)
     r.add_post("/api/practice-changes", post_change)
     r.add_get("/api/practice-changes", list_changes)
     r.add_get("/api/practice-changes/{id}", get_change)
