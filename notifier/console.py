@@ -19,8 +19,17 @@ service, not by anyone who can edit the directory). There are no passwords:
 
 Layout (prefix `notifier:`):
   console:sign-in:<nonce>        sealed {email, language}; expires after 15 minutes
-  console:sign-in-sent:<hash>    set for a minute after a link is sent to an address (no flooding)
+  console:sign-in-sent:<hash>    set for a minute after a link is asked for an address (no flooding)
+  console:sign-ins:client:<hash> links asked for from one client address today (a day's window)
+  console:sign-ins:email:<hash>  links asked for one typed address today
   console:session:<id>           sealed {email, language, started_at}; expires after 12 hours
+
+**No flooding, no enumeration.** The sign-in form does the same work for any address: the same
+counter writes (per client, per typed address, the one-a-minute mark) and, within the limits,
+the same job on the queue holding the sealed address. Whether the address is a coordinator's is
+decided by the worker that runs the job (`send_sign_in_link`), so neither the answer nor its
+timing tells who is one. Over the per-client daily limit the form answers 429; over the
+per-address limit (or within a minute of the previous link) it answers as usual and sends nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from redis.asyncio import Redis
 
 from .config import Settings
 from .intake import Outcome, commit
+from .queue import add_job
 from .planning_console import plan_sign_in
 from .runtime import Runtime
 from .sealing import Sealer
@@ -45,6 +55,7 @@ from .store import PREFIX, utcnow
 log = logging.getLogger("notifier.console")
 
 SIGN_IN_SECONDS = 15 * 60
+DAY_SECONDS = 86400
 SESSION_SECONDS = 12 * 3600
 RESEND_AFTER = 60
 COOKIE = "notifier_console"
@@ -148,12 +159,8 @@ class ConsoleAuth:
             raw, _ = await pipe.execute()
         return self.sealer.open(raw) if raw else None
 
-    def _address_hash(self, email: str) -> str:
+    def address_hash(self, email: str) -> str:
         return hmac.new(self._keys[-1], normalise_email(email).encode(), hashlib.sha256).hexdigest()
-
-    async def may_send_link(self, email: str) -> bool:
-        key = f"{PREFIX}console:sign-in-sent:{self._address_hash(email)}"
-        return bool(await self.redis.set(key, "1", nx=True, ex=RESEND_AFTER))
 
     # -- sessions -------------------------------------------------------------------------------
 
@@ -207,17 +214,46 @@ class ConsoleAuth:
         return isinstance(bound, str) and hmac.compare_digest(bound, visitor.bound_id)
 
 
-async def request_sign_in(rt: Runtime, email: str, language: str) -> str | None:
-    """E-mail a one-time sign-in link if `email` is a coordinator's (at most one a minute).
+async def request_sign_in(rt: Runtime, email: str, language: str, client: str) -> bool:
+    """Queue a sign-in link for `email` if it is a coordinator's; the same work for any address.
 
-    Returns the message id, or None when nothing was sent; the caller answers the same either way
-    so that the page does not tell who is a coordinator.
+    `client` is the client address's keyed hash. Returns False when the client is over its daily
+    limit (the caller answers 429); otherwise True, whether or not anything will be sent.
     """
     auth = ConsoleAuth.of(rt)
-    if not is_coordinator(rt.settings, email) or not await auth.may_send_link(email):
+    address = auth.address_hash(email)
+    per_client = f"{PREFIX}console:sign-ins:client:{client}"
+    per_address = f"{PREFIX}console:sign-ins:email:{address}"
+    async with rt.redis.pipeline(transaction=True) as pipe:
+        pipe.set(per_client, 0, ex=DAY_SECONDS, nx=True)  # the day's window starts with the first request
+        pipe.incr(per_client)
+        pipe.set(per_address, 0, ex=DAY_SECONDS, nx=True)
+        pipe.incr(per_address)
+        pipe.set(f"{PREFIX}console:sign-in-sent:{address}", "1", nx=True, ex=RESEND_AFTER)
+        _, from_client, _, for_address, fresh = await pipe.execute()
+    if int(from_client) > rt.settings.sign_in_limit_per_client:
+        return False
+    if int(for_address) > rt.settings.sign_in_limit_per_address or not fresh:
+        return True
+    sealed = rt.store.sealer.seal({"email": normalise_email(email), "language": language}).decode()
+    async with rt.redis.pipeline(transaction=True) as pipe:
+        add_job(pipe, "send_sign_in_link", sealed, job_id=f"console-sign-in:{secrets.token_hex(12)}", now=utcnow())
+        await pipe.execute()
+    return True
+
+
+async def send_sign_in_link(rt: Runtime, sealed: str) -> str | None:
+    """The worker's half of a sign-in request: e-mail a one-time link if the address is a coordinator's.
+
+    Returns the message id, or None when the address is nobody's who may sign in.
+    """
+    record = rt.store.sealer.open(sealed.encode())
+    email, language = record["email"], record["language"]
+    if not is_coordinator(rt.settings, email):
         return None
+    auth = ConsoleAuth.of(rt)
     nonce, url = auth.new_link()
-    planned = plan_sign_in(normalise_email(email), language, url)
+    planned = plan_sign_in(email, language, url)
 
     async def decide() -> Outcome:
         return Outcome(messages=[planned], stage=lambda pipe, ids: auth.stage_link(pipe, nonce, email, language))

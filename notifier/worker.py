@@ -46,6 +46,13 @@ async def deliver(ctx: dict[str, Any], message_id: str) -> str:
         raise Retry(defer=REDIS_RETRY_SECONDS) from None
 
 
+async def send_sign_in_link(ctx: dict[str, Any], sealed: str) -> str | None:
+    """A console sign-in request (`console.request_sign_in`): the link goes out if it is a coordinator's."""
+    from notifier.console import send_sign_in_link as send
+
+    return await send(ctx["runtime"], sealed)
+
+
 async def sweep_stuck(ctx: dict[str, Any]) -> int:
     return await sweep(ctx["runtime"].redis)
 
@@ -96,7 +103,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
 
     redis_settings = arq_redis_settings(settings)
     return BatchClaimWorker(
-        functions=[deliver, *digest_functions()],
+        functions=[deliver, send_sign_in_link, *digest_functions()],
         cron_jobs=[
             # arq's cron is not unique across workers; both jobs are safe to run twice.
             # Their timeouts stay below the send job's: arq takes the longest timeout of all

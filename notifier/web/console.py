@@ -23,6 +23,7 @@ from ..console_forms import N_, FormError
 from ..runtime import Runtime
 from ..validation import LANGUAGES, Reader
 from .keys import RUNTIME
+from .throttle import client_key
 from .staff_pages import ORGANISATION_LABELS, SITE_NAMES, page_language
 from .staff_pages import read_form as read_posted_form
 
@@ -204,7 +205,13 @@ async def sign_in(request: web.Request) -> web.Response:
         errors = {"email": FormError("email", N_("Enter your work e-mail address, like name@example.fi"))}
         return ctx.render("sign-in", status=400, email=typed, errors=errors, signed_out=False,
                           configured=bool(ctx.rt.settings.coordinators))
-    await request_sign_in(ctx.rt, email, ctx.language)
+    settings = ctx.rt.settings
+    secret = settings.signing_secrets[0] if settings.signing_secrets else settings.webhook_secret or ""
+    if not await request_sign_in(ctx.rt, email, ctx.language, client_key(request, secret, settings.trusted_proxies)):
+        errors = {"email": FormError("email", N_("Too many sign-in links have been asked for from here today. "
+                                                 "Try again tomorrow."))}
+        return ctx.render("sign-in", status=429, email=typed, errors=errors, signed_out=False,
+                          configured=bool(settings.coordinators))
     return ctx.render("sign-in-sent")
 
 
