@@ -26,7 +26,7 @@ def _need_redis(settings: Settings, command: str) -> None:
 def _refuse_unsafe_start(settings: Settings, command: str) -> None:
     """`web`/`worker` start only safe: a data key, separate tokens (or NOTIFIER_SINGLE_TOKEN=on), and
     nothing `notifier check` calls a FAIL among the secrets. One line per problem, exit status 2."""
-    from .check import start_up_problems
+    from notifier.check import start_up_problems
 
     if not settings.data_keys:
         print(f"notifier {command}: NOTIFIER_DATA_KEY is not set: personal data would be stored unencrypted",
@@ -40,7 +40,7 @@ def _refuse_unsafe_start(settings: Settings, command: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .local import local_settings, redis_password
+    from notifier.local import local_settings, redis_password
     from .redis_server import EmbeddedRedis
     from .server import serve
 

@@ -46,7 +46,7 @@ from redis.asyncio import Redis
 
 from .config import Settings
 from .intake import Outcome, commit
-from .queue import add_job
+from notifier.queue import add_job
 from .planning_console import plan_sign_in
 from .runtime import Runtime
 from .sealing import Sealer

@@ -21,7 +21,7 @@ import aiohttp
 from . import status as st
 from .casesystem import CaseSystem
 from .config import Settings
-from .local import local_settings, redis_password
+from notifier.local import local_settings, redis_password
 from .demo_ecosystem import with_case_system
 from .redis_server import EmbeddedRedis, free_port
 from .runtime import Runtime

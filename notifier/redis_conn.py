@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from redis.asyncio.sentinel import Sentinel
 
 from .config import Settings
-from .queue import QUEUE_NAME, job_deserializer, job_serializer
+from notifier.queue import QUEUE_NAME, job_deserializer, job_serializer
 
 
 def _tls(settings: Settings) -> dict[str, Any]:

@@ -46,7 +46,7 @@ class EmbeddedRedis:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> str:
-        from .local import private_dir
+        from notifier.local import private_dir
 
         private_dir(self.dir.parent)
         private_dir(self.dir)

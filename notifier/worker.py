@@ -22,10 +22,10 @@ from .delivery import Deliverer
 from .digest import digest_cron_jobs, digest_functions
 from .letters import poll_suomifi_events
 from .messages import EMAIL, SMS
-from .queue import QUEUE_NAME, job_deserializer, job_serializer
-from .redis_conn import arq_pool, arq_redis_settings
+from notifier.queue import QUEUE_NAME, job_deserializer, job_serializer
+from notifier.redis_conn import arq_pool, arq_redis_settings
 from .ratelimit import RateLimiter
-from .sweeper import erase_expired, prune_outbox, sweep
+from notifier.sweeper import erase_expired, prune_outbox, sweep
 from .runtime import Runtime, build_channels
 
 log = logging.getLogger("notifier.worker")

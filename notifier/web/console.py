@@ -23,7 +23,7 @@ from ..console_forms import N_, FormError
 from ..runtime import Runtime
 from ..validation import LANGUAGES, Reader
 from .keys import RUNTIME
-from .throttle import client_key
+from notifier.web.throttle import client_key
 from .staff_pages import ORGANISATION_LABELS, SITE_NAMES, page_language
 from .staff_pages import read_form as read_posted_form
 
