@@ -8,13 +8,13 @@ from aiohttp import web
 from redis.exceptions import RedisError
 from standardwebhooks.webhooks import Webhook
 
-from ..config import Settings
-from ..runtime import Runtime
-from . import api, call_prompts, sms_status, staff, webhooks
-from . import contacts, docs, metrics
-from . import console
-from .keys import RUNTIME, WEBHOOK
-from .problems import Problem, problem
+from notifier.app.config import Settings
+from notifier.app.runtime import Runtime
+from notifier.web import messages_api as api, call_prompts, sms_reports as sms_status, staff, webhooks
+from notifier.web import contact_log_api as contacts, docs, metrics_endpoint as metrics
+from notifier.console import pages as console
+from notifier.web.app_keys import RUNTIME, WEBHOOK
+from notifier.web.problems import Problem, problem
 
 log = logging.getLogger("notifier.web")
 

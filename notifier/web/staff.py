@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import staff_api, staff_pages
+from notifier.web import staff_api
+from notifier.staff import pages as staff_pages
 
 
 def add_routes(app: web.Application) -> None:
