@@ -11,7 +11,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from notifier.app.config import Settings
-from notifier.web.app import create_app
+from notifier.web.application import create_app
 from notifier.app.worker import make_worker, stop_gracefully
 
 log = logging.getLogger("notifier.server")

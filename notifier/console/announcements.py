@@ -44,7 +44,7 @@ from notifier.staff.directory import StaffDirectory
 from notifier.messages.status import CREATED, DELIVERED, SENT
 from notifier.clock import utcnow
 from notifier.validation import LANGUAGES, Invalid
-from notifier.console.pages import Ctx, coordinators_only
+from notifier.console.context import Ctx, coordinators_only
 from notifier.console.changes import PREVIEW_NAMES
 
 log = logging.getLogger("notifier.console")

@@ -26,7 +26,7 @@ from notifier.staff.reminders import remind, reminders_sent
 from notifier.staff.directory import StaffDirectory
 from notifier.clock import utcnow
 from notifier.validation import LANGUAGES, Invalid
-from notifier.console.pages import Ctx, coordinators_only
+from notifier.console.context import Ctx, coordinators_only
 
 log = logging.getLogger("notifier.console")
 

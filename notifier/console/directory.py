@@ -16,7 +16,7 @@ from notifier.console.forms import EMAIL_TAKEN, ID_TAKEN, FormError, form_errors
 from notifier.staff.planning import StaffMember
 from notifier.staff.directory import DuplicateEmail, StaffDirectory, check_staff_id, parse_staff
 from notifier.validation import Invalid
-from notifier.console.pages import Ctx, coordinators_only
+from notifier.console.context import Ctx, coordinators_only
 
 log = logging.getLogger("notifier.console")
 

@@ -20,7 +20,7 @@ from notifier.kickoff.planning import NO_SHOW, NO_SHOW_EMAIL
 from notifier.kickoff.store import load_prompts, load_session
 from notifier.messages.keys import index_key
 from notifier.web.call_prompts import prompt_view
-from notifier.console.pages import Ctx, coordinators_only
+from notifier.console.context import Ctx, coordinators_only
 from notifier.web.views import message_view
 
 #: What can be searched for, and the message index (ref) each uses.

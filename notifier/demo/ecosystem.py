@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -24,8 +24,7 @@ from notifier.messages import callbacks as cb
 from notifier.app.config import Settings
 from notifier.app.embedded_redis import free_port
 
-if TYPE_CHECKING:
-    from notifier.demo.run import Demo
+from notifier.demo.context import Demo, wait_dispatched
 
 PATH = "/case-system/status-callbacks"
 
@@ -80,10 +79,9 @@ async def case_system_listens(demo: "Demo") -> None:
 async def ecosystem(demo: "Demo") -> None:
     """Once everything due has gone out: the callbacks the case system got, a few metrics, the
     contact log of one client and everyone's as CSV, and where the API documentation is."""
-    from notifier.demo.run import _wait_dispatched
 
     receiver: CaseSystemReceiver | None = getattr(demo, "case_system", None)
-    await _wait_dispatched(demo, timeout=30)
+    await wait_dispatched(demo, timeout=30)
     if receiver is not None:
         deadline = time.monotonic() + 15
         while await demo.runtime.redis.zcard(cb.DUE) and time.monotonic() < deadline:

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
 
 import aiohttp
 
@@ -22,39 +19,17 @@ from notifier.messages import status as st
 from notifier.casework.case_system import CaseSystem
 from notifier.app.config import Settings
 from notifier.app.local_secrets import local_settings
+from notifier.app.logging_setup import configure
+from notifier.demo.console_scene import DEMO_COORDINATOR, console_scene
+from notifier.demo.context import Demo, Scene, recipient_label as _recipient, table as _table, wait_dispatched as _wait_dispatched
+from notifier.demo.ecosystem import case_system_listens as listen
+from notifier.demo.ecosystem import ecosystem as show
 from notifier.demo.ecosystem import with_case_system
+from notifier.demo.staff_scene import staff_scene
 from notifier.app.embedded_redis import EmbeddedRedis, free_port
 from notifier.app.runtime import Runtime
 from notifier.app.serve import serve
 
-
-@dataclass
-class Demo:
-    settings: Settings
-    url: str
-    http: aiohttp.ClientSession
-    case: CaseSystem
-    runtime: Runtime
-    message_ids: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    async def event(self, event_type: str, data: dict[str, Any]) -> list[str]:
-        status, answer = await self.case.send(event_type, data)
-        if status != 202:
-            raise RuntimeError(f"{event_type} answered {status}: {answer}")
-        self.message_ids += answer["messages"]
-        return answer["messages"]
-
-    async def api(self, method: str, path: str, body: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.settings.coordinator_token or self.settings.api_token}"}
-        async with self.http.request(method, self.url + path, json=body, headers=headers) as resp:
-            payload = await resp.json(content_type=None)
-            if resp.status >= 400:
-                raise RuntimeError(f"{method} {path} answered {resp.status}: {payload}")
-            return payload
-
-
-Scene = Callable[[Demo], Awaitable[None]]
 
 OFFICE = {"name": "TE-toimisto, Turku", "phone": "0295 044 000"}
 PROVIDER = {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@tyoelamaninfopiste.example"}
@@ -134,57 +109,27 @@ async def letters(demo: Demo) -> None:
 
 async def staff_communication(demo: Demo) -> None:
     """Staff in Turku and Salo (fi, sv), two practice changes, the weekly digest, an
-    acknowledgement and an announcement to Salo (see `demo_staff.py`)."""
-    from notifier.demo.staff import staff_scene
-
+    acknowledgement and an announcement to Salo (see `staff.py`)."""
     await staff_scene(demo)
 
 
 async def case_system_listens(demo: Demo) -> None:
     """The case system's receiver of status callbacks starts before anything is sent."""
-    from notifier.demo.ecosystem import case_system_listens as listen
-
     await listen(demo)
 
 
 async def ecosystem(demo: Demo) -> None:
-    """Status callbacks received, metrics, the contact log and the API docs (`demo_ecosystem.py`)."""
-    from notifier.demo.ecosystem import ecosystem as show
-
+    """Status callbacks received, metrics, the contact log and the API docs (`ecosystem.py`)."""
     await show(demo)
 
 
 async def coordinators_console(demo: Demo) -> None:
-    """A coordinator asks for a sign-in link to the console; the link is printed (`demo_console.py`)."""
-    from notifier.demo.console import console_scene
-
+    """A coordinator asks for a sign-in link to the console; the link is printed (`console.py`)."""
     await console_scene(demo)
 
 
 SCENES: list[Scene] = [case_system_listens, referrals, letters, kickoff, staff_communication, ecosystem,
                        coordinators_console]
-
-
-async def _wait_dispatched(demo: Demo, timeout: float) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        messages = await demo.runtime.store.get_many(demo.message_ids)
-        pending = [m for m in messages if m.status in (st.CREATED, st.SENDING, st.TEMPORARY_FAILURE) and m.send_at is None]
-        if not pending or time.monotonic() > deadline:
-            return messages
-        await asyncio.sleep(0.05)
-
-
-def _recipient(m: Any) -> str:
-    r = m.recipient
-    return f"{r.name} <{r.email or r.phone or '-'}>".strip() if r.email or r.phone else r.name
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 async def _run(settings: Settings, keep_running: bool = False) -> int:
@@ -233,16 +178,12 @@ async def _run(settings: Settings, keep_running: bool = False) -> int:
 
 
 def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
-    from notifier.app.logging_setup import configure
-
     configure("WARNING")
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
     settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir)})
     settings, _notes = local_settings(settings)
     settings = with_case_system(settings)  # the demo's case system takes status callbacks
-    from notifier.demo.console import DEMO_COORDINATOR
-
     settings = settings.with_(coordinators=(DEMO_COORDINATOR,))  # who may sign in to the console
     embedded = EmbeddedRedis(settings.data_dir)
     settings = settings.with_(redis_url=embedded.start(), worker_poll_delay=0.05)

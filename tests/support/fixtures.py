@@ -21,7 +21,7 @@ from notifier.app.runtime import Runtime
 from notifier.app.worker import make_worker, stop_gracefully
 from notifier.casework.case_system import CaseSystem
 from notifier.sealing import generate_key
-from notifier.web.app import create_app
+from notifier.web.application import create_app
 from tests.support.service import API_TOKEN, SECRET, Service, ServiceFactory, SmtpSink
 
 

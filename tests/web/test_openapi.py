@@ -23,7 +23,7 @@ from notifier.app.config import Settings
 from notifier.web.openapi import document
 from notifier.app.embedded_redis import EmbeddedRedis, free_port
 from notifier.sealing import generate_key
-from notifier.web.app import create_app
+from notifier.web.application import create_app
 
 METHODS = {"GET", "POST", "PUT", "DELETE", "PATCH"}
 

@@ -11,13 +11,12 @@ import asyncio
 import re
 import time
 from email import message_from_bytes, policy
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from notifier.staff.digest import describe
 from notifier.staff.keys import run_messages_key
 
-if TYPE_CHECKING:
-    from notifier.demo.run import Demo
+from notifier.demo.context import Demo
 
 STAFF = {
     "TKU-TE-1": {"name": "Tiina Turunen", "email": "tiina.turunen@te-toimisto.example", "language": "fi",

@@ -10,9 +10,10 @@ from standardwebhooks.webhooks import Webhook
 
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
-from notifier.web import messages_api as api, call_prompts, sms_reports as sms_status, staff, webhooks
-from notifier.web import contact_log_api as contacts, docs, metrics_endpoint as metrics
-from notifier.console import pages as console
+from notifier.console import routes as console_routes
+from notifier.staff import pages as staff_pages
+from notifier.web import call_prompts, contact_log_api, docs, messages_api, metrics_endpoint, sms_reports, staff_api
+from notifier.web import webhooks
 from notifier.web.app_keys import RUNTIME, WEBHOOK
 from notifier.web.problems import Problem, problem
 
@@ -56,13 +57,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     app.on_cleanup.append(close_redis)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/case-events", webhooks.case_events)
-    app.router.add_get("/api/messages/{id}", api.get_message)
-    app.router.add_get("/api/messages", api.list_messages)
+    app.router.add_get("/api/messages/{id}", messages_api.get_message)
+    app.router.add_get("/api/messages", messages_api.list_messages)
     call_prompts.add_routes(app)
-    sms_status.add_routes(app)
-    staff.add_routes(app)
-    metrics.add_routes(app)
-    contacts.add_routes(app)
-    console.add_routes(app)
+    sms_reports.add_routes(app)
+    staff_api.add_routes(app)
+    staff_pages.add_routes(app)
+    metrics_endpoint.add_routes(app)
+    contact_log_api.add_routes(app)
+    console_routes.add_routes(app)
     docs.add_routes(app)  # last: documents every route above
     return app

@@ -12,12 +12,10 @@ import re
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import aiohttp
 
-if TYPE_CHECKING:
-    from notifier.demo.run import Demo
+from notifier.demo.context import Demo
 
 #: The demo's coordinator (`notifier demo` sets NOTIFIER_COORDINATORS to this address).
 DEMO_COORDINATOR = "koordinaattori@ely-keskus.example"
