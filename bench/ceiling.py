@@ -21,7 +21,6 @@ from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 from redis.asyncio import Redis
 
 from channels.sms import GatewayApiSms, OutgoingSms
-from notifier.messages.compose import Composer
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
 from notifier.messages.store import MessageStore
@@ -60,7 +59,7 @@ async def render_stored(settings: Settings, ids: Iterable[str], batch: int = 500
     try:
         runtime = Runtime.create(settings, redis=redis)
         store: MessageStore = runtime.store
-        composer = Composer(settings, runtime.renderer)
+        composer = runtime.composer
         ids = list(ids)
         out: list[Any] = []
         for start in range(0, len(ids), batch):

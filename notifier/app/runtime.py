@@ -18,7 +18,14 @@ from notifier.messages.model import EMAIL, LETTER, SMS, SUOMIFI
 from notifier.app.connection import redis_client
 from notifier.messages.render import Renderer
 from notifier.sealing import Sealer
+from notifier.messages.compose import Composer
 from notifier.messages.store import MessageStore
+
+# The domains whose templates carry e-mail extras register them on import (`messages/extras.py`).
+from notifier.kickoff import ical as _kickoff_ical  # noqa: F401  (calendar files of invitations)
+from notifier.staff import list_headers as _list_headers  # noqa: F401  (the digest's list headers)
+
+
 
 
 @dataclass
@@ -27,13 +34,15 @@ class Runtime:
     redis: Redis
     store: MessageStore
     renderer: Renderer
+    composer: Composer
 
     @classmethod
     def create(cls, settings: Settings, redis: Redis | None = None) -> "Runtime":
         if redis is None:
             redis = redis_client(settings)
         store = MessageStore(redis, Sealer(settings.data_keys), callbacks=bool(settings.status_callback_url))
-        return cls(settings, redis, store, Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone))
+        renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone)
+        return cls(settings, redis, store, renderer, Composer(settings, renderer))
 
 
 def build_channels(settings: Settings) -> dict[str, Channel]:

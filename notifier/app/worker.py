@@ -16,7 +16,6 @@ from redis.exceptions import RedisError
 
 from notifier.messages.callbacks import CallbackDispatcher
 from notifier.messages.claiming import BatchClaimWorker
-from notifier.messages.compose import Composer
 from notifier.app.config import Settings
 from notifier.messages.delivery import Deliverer
 from notifier.staff.digest import digest_cron_jobs, digest_functions
@@ -75,7 +74,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         ctx["channels"] = channels
         limiter = RateLimiter(runtime.redis, {EMAIL: settings.email_rate, SMS: settings.sms_rate}, max_wait=MAX_RATE_WAIT)
         ctx["deliverer"] = Deliverer(
-            settings, runtime.redis, runtime.store, Composer(settings, runtime.renderer), channels, limiter
+            settings, runtime.redis, runtime.store, runtime.composer, channels, limiter
         )
         if settings.status_callback_url:  # posts status callbacks to the case system (callbacks.py)
             ctx["callbacks"] = CallbackDispatcher(settings, runtime.redis)

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiohttp import web
 
-from channels.sms import count_parts
 
 from notifier.staff.announcements import (
     UNSETTLED,
@@ -70,11 +69,10 @@ def previews(ctx: Ctx, announcement: Announcement) -> list[dict[str, Any]]:
         planned = announcement_preview(announcement, language, PREVIEW_NAMES[language])
         item: dict[str, Any] = {"language": language}
         if EMAIL in planned:
-            content = ctx.rt.renderer.email(planned[EMAIL].template, language, planned[EMAIL].context)
+            content = ctx.rt.composer.preview_email(planned[EMAIL])
             item.update(subject=content.subject, html=content.html)
         if SMS in planned:
-            sms = ctx.rt.renderer.text(planned[SMS].template, language, planned[SMS].context)
-            encoding, parts = count_parts(sms)
+            sms, encoding, parts = ctx.rt.composer.preview_sms(planned[SMS])
             item.update(sms=sms, sms_parts=parts, sms_encoding=encoding)
         out.append(item)
     return out

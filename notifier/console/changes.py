@@ -44,7 +44,7 @@ def previews(ctx: Ctx, change: PracticeChange) -> list[dict[str, Any]]:
     out = []
     for language in LANGUAGES:
         planned = digest_preview(change, language, PREVIEW_NAMES[language], week)
-        content = ctx.rt.renderer.email(planned.template, language, planned.context)
+        content = ctx.rt.composer.preview_email(planned)
         out.append({"language": language, "subject": content.subject, "html": content.html, "text": content.text})
     return out
 

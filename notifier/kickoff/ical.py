@@ -3,7 +3,7 @@
 The invitation carries the session as a `METHOD:PUBLISH` event (a binding invitation expects no
 RSVP); the cancellation carries the same UID with `METHOD:CANCEL`, so calendars that imported the
 invitation drop it. Times are written in UTC (`…Z`), which every client reads the same way and
-which needs no VTIMEZONE block. Registered per template in `compose.EMAIL_EXTRAS`.
+which needs no VTIMEZONE block. Registered per template with `@email_extra` (`messages/extras.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from icalendar import Calendar, Event
 
 from notifier.app.config import Settings
 from notifier.messages.model import Message
+from notifier.messages.extras import email_extra
 from notifier.messages.render import Attachment, EmailContent
 
 
@@ -48,9 +49,11 @@ def _attach(content: EmailContent, data: bytes, method: str) -> EmailContent:
     return replace(content, attachments=content.attachments + (attachment,))
 
 
+@email_extra("kickoff-invitation")
 def invitation_extra(message: Message, content: EmailContent, settings: Settings) -> EmailContent:
     return _attach(content, kickoff_calendar(message, content, settings), "PUBLISH")
 
 
+@email_extra("kickoff-cancelled")
 def cancellation_extra(message: Message, content: EmailContent, settings: Settings) -> EmailContent:
     return _attach(content, kickoff_calendar(message, content, settings, cancel=True), "CANCEL")
