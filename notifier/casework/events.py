@@ -101,7 +101,9 @@ class Location:
 
 
 @dataclass(frozen=True)
-class StaffMember:
+class SessionStaff:
+    """The staff member responsible for a kickoff session (gets its call list)."""
+
     id: str
     name: str
     email: str
@@ -116,7 +118,7 @@ class KickoffSession:
     ends_at: datetime
     site: str
     location: Location
-    staff: StaffMember
+    staff: SessionStaff
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def read_location(r: Reader) -> Location | None:
     return Location(name, street, postal_code, city) if name else None
 
 
-def read_staff(r: Reader) -> StaffMember | None:
+def read_staff(r: Reader) -> SessionStaff | None:
     sid = r.identifier("id")
     name = r.string("name")
     email = r.email("email", required=True)
@@ -158,7 +160,7 @@ def read_staff(r: Reader) -> StaffMember | None:
     phone = r.string("phone", required=False, max_length=40)
     if None in (sid, name, email, language):
         return None
-    return StaffMember(sid, name, email, language, phone)  # type: ignore[arg-type]
+    return SessionStaff(sid, name, email, language, phone)  # type: ignore[arg-type]
 
 
 def read_kickoff_session(r: Reader) -> KickoffSession | None:

@@ -36,7 +36,7 @@ from notifier.console.forms import (
 from notifier.messages.intake import Conflict
 from notifier.messages.model import EMAIL, SMS
 from notifier.console.planning import announcement_preview, reach
-from notifier.staff.planning import Announcement, StaffMember
+from notifier.staff.model import Announcement, StaffMember
 from notifier.staff.announcements import SMS_BODY_MAX
 from notifier.staff.announcements import parse_announcement, recent_announcements
 from notifier.staff.directory import StaffDirectory

@@ -19,7 +19,8 @@ from notifier.console.forms import change_document, change_values, form_errors
 from notifier.staff.digest import current_week
 from notifier.messages.intake import Conflict
 from notifier.console.planning import digest_preview, not_acknowledged, preview_change, progress
-from notifier.staff.planning import PracticeChange, acknowledgement_report
+from notifier.staff.model import PracticeChange
+from notifier.staff.planning import acknowledgement_report
 from notifier.staff.practice import PracticeChanges, parse_change
 from notifier.staff.keys import acks_key
 from notifier.staff.reminders import remind, reminders_sent

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from notifier.console.forms import EMAIL_TAKEN, ID_TAKEN, FormError, form_errors, staff_document, staff_values
-from notifier.staff.planning import StaffMember
+from notifier.staff.model import StaffMember
 from notifier.staff.directory import DuplicateEmail, StaffDirectory, check_staff_id, parse_staff
 from notifier.validation import Invalid
 from notifier.console.context import Ctx, coordinators_only

@@ -14,15 +14,13 @@ from typing import Iterable, Mapping
 from notifier.messages.model import EMAIL, SMS, PlannedMessage, Recipient
 from notifier.staff.planning import (
     AckGroup,
-    Announcement,
     DigestLinks,
     DigestSelection,
-    PracticeChange,
-    StaffMember,
     change_context,
     plan_announcement,
     plan_digest,
 )
+from notifier.staff.model import Announcement, PracticeChange, StaffMember
 
 SIGN_IN = "console-sign-in"
 REMINDER = "practice-change-reminder"
@@ -56,7 +54,7 @@ def not_acknowledged(groups: Iterable[AckGroup]) -> list[StaffMember]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class AckProgress:
     """How many of the people a change concerns have acknowledged it ("12 / 18")."""
 
     acknowledged: int
@@ -67,10 +65,10 @@ class Progress:
         return round(100 * self.acknowledged / self.concerned) if self.concerned else 0
 
 
-def progress(groups: Iterable[AckGroup]) -> Progress:
+def progress(groups: Iterable[AckGroup]) -> AckProgress:
     groups = list(groups)
     done = sum(len(g.acknowledged) for g in groups)
-    return Progress(done, done + sum(len(g.not_acknowledged) for g in groups))
+    return AckProgress(done, done + sum(len(g.not_acknowledged) for g in groups))
 
 
 # -- previews -------------------------------------------------------------------------------------

@@ -8,10 +8,7 @@ import logging
 from aiohttp import web
 
 from notifier.resources import TEMPLATE_DIR
-from notifier.console.auth import (
-    is_coordinator,
-    request_sign_in,
-)
+from notifier.console.auth import is_coordinator, request_sign_in
 from notifier.console.forms import N_, FormError
 from notifier.validation import LANGUAGES, Reader
 

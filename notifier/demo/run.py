@@ -21,7 +21,13 @@ from notifier.app.config import Settings
 from notifier.app.local_secrets import local_settings
 from notifier.app.logging_setup import configure
 from notifier.demo.console_scene import DEMO_COORDINATOR, console_scene
-from notifier.demo.context import Demo, Scene, recipient_label as _recipient, table as _table, wait_dispatched as _wait_dispatched
+from notifier.demo.context import (
+    Demo,
+    Scene,
+    recipient_label as _recipient,
+    table as _table,
+    wait_dispatched as _wait_dispatched,
+)
 from notifier.demo.ecosystem import case_system_listens as listen
 from notifier.demo.ecosystem import ecosystem as show
 from notifier.demo.ecosystem import with_case_system

@@ -18,11 +18,11 @@ from notifier.messages.intake import Outcome
 from notifier.kickoff.planning import (
     REMINDER,
     KickoffPlan,
-    KickoffState,
     plan_attendance,
     plan_cancellation,
     plan_scheduled,
 )
+from notifier.kickoff.model import KickoffState
 from notifier.app.runtime import Runtime
 from notifier.kickoff.store import load_session, stage_prompt, stage_session
 from notifier.kickoff.keys import session_key

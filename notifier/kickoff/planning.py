@@ -36,6 +36,8 @@ from notifier.casework.events import (
 from notifier.messages.model import EMAIL, LETTER, NO_CHANNEL, SMS, PlannedMessage, Recipient
 from notifier.phones import callable_e164, mobile_e164
 from notifier.validation import FieldError, Invalid
+from notifier.kickoff.model import KickoffState, PlannedPrompt
+from notifier.kickoff.model import CANCELLED
 
 INVITATION = "kickoff-invitation"
 INVITATION_SMS = "kickoff-invitation-sms"
@@ -50,37 +52,6 @@ CALL_SCRIPT = "kickoff-call-script"
 #: Reminders go out the day before the session at this local hour.
 REMINDER_HOUR = 16
 
-SCHEDULED = "scheduled"
-CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class KickoffState:
-    """What is stored about one session. `reminders` and `prompts` map client id -> id."""
-
-    session: KickoffSession
-    invitees: tuple[Client, ...]
-    status: str = SCHEDULED
-    reminders: dict[str, str] = field(default_factory=dict)
-    notified: frozenset[str] = frozenset()  # clients who got the no-show message
-    absent: tuple[str, ...] = ()  # per the latest attendance
-    attendance_count: int = 0
-    prompts: dict[str, str] = field(default_factory=dict)
-
-    def invitee(self, client_id: str) -> Client | None:
-        return next((c for c in self.invitees if c.id == client_id), None)
-
-
-@dataclass(frozen=True)
-class PlannedPrompt:
-    """A call prompt for staff: whom to call (phone as E.164 when it parses) and in which language."""
-
-    client_id: str
-    name: str
-    first_name: str
-    language: str
-    phone: str | None
-    context: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from notifier.casework.addressing import Address
-from notifier.casework.events import Client, KickoffSession, Location, StaffMember
-from notifier.kickoff.planning import KickoffState, PlannedPrompt
+from notifier.casework.events import Client, KickoffSession, Location, SessionStaff
+from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
 from notifier.kickoff.keys import session_key, prompt_key, outcomes_key
 
@@ -84,7 +84,7 @@ async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> Kickoff
         ends_at=datetime.fromisoformat(meta["ends_at"]),
         site=meta["site"],
         location=Location(**personal["location"]),
-        staff=StaffMember(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
+        staff=SessionStaff(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
     )
     return KickoffState(
         session=session,

@@ -26,7 +26,8 @@ from notifier.messages.intake import Outcome, commit
 from notifier.messages.keys import idempotency_key
 from notifier.messages.model import Message
 from notifier.phones import mobile_e164
-from notifier.staff.planning import Announcement, StaffMember, plan_announcement, select_audience
+from notifier.staff.model import Announcement, StaffMember
+from notifier.staff.planning import plan_announcement, select_audience
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import StaffDirectory
 from notifier.clock import to_ms, utcnow
@@ -34,7 +35,7 @@ from notifier.validation import FieldError, Invalid, Reader
 from notifier.messages.model import EMAIL, SMS
 from notifier.staff.directory import read_codes
 from notifier.staff.keys import ANNOUNCEMENTS, announcement_key
-from notifier.staff.planning import Audience
+from notifier.staff.model import Audience
 from notifier.staff.practice import BODY_MAX, TITLE_MAX, read_texts
 
 SMS_BODY_MAX = 640  # four GSM-7 parts, about: an SMS announcement is a pointer, not a letter

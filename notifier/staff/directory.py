@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from notifier.phones import callable_e164
-from notifier.staff.planning import StaffMember
+from notifier.staff.model import StaffMember
 from notifier.sealing import Sealer
 from notifier.clock import utcnow
 from notifier.validation import FieldError, Invalid, Reader

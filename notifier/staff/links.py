@@ -15,7 +15,7 @@ from typing import Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from notifier.staff.planning import StaffMember
+from notifier.staff.model import StaffMember
 
 PREFERENCES = "preferences"
 UNSUBSCRIBE = "unsubscribe"

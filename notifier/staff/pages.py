@@ -19,7 +19,8 @@ from aiohttp import web
 
 from notifier.messages.intake import Outcome, commit
 from notifier.staff.links import ACKNOWLEDGE, PREFERENCES, SUBSCRIBE, UNSUBSCRIBE, Links, StaffClaim
-from notifier.staff.planning import StaffMember, localized, plan_subscribe_confirmation
+from notifier.staff.model import StaffMember
+from notifier.staff.planning import localized, plan_subscribe_confirmation
 from notifier.staff.practice import PracticeChanges
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import (

@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from notifier.messages import callbacks as cb
-from notifier.staff.planning import PracticeChange
+from notifier.staff.model import PracticeChange
 from notifier.staff.directory import read_codes
 from notifier.clock import from_ms, to_ms
 from notifier.validation import Invalid, Reader

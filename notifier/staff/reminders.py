@@ -19,7 +19,8 @@ from notifier.messages.intake import Outcome, commit
 from notifier.messages.keys import idempotency_key
 from notifier.staff.links import Links
 from notifier.console.planning import not_acknowledged, plan_reminders
-from notifier.staff.planning import PracticeChange, acknowledgement_report
+from notifier.staff.model import PracticeChange
+from notifier.staff.planning import acknowledgement_report
 from notifier.staff.practice import PracticeChanges
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import StaffDirectory

@@ -12,7 +12,15 @@ from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
 from notifier.console import routes as console_routes
 from notifier.staff import pages as staff_pages
-from notifier.web import call_prompts, contact_log_api, docs, messages_api, metrics_endpoint, sms_reports, staff_api
+from notifier.web import (
+    call_prompts,
+    contact_log_api,
+    docs,
+    messages_api,
+    metrics_endpoint,
+    sms_reports,
+    staff_api,
+)
 from notifier.web import webhooks
 from notifier.web.app_keys import RUNTIME, WEBHOOK
 from notifier.web.problems import Problem, problem

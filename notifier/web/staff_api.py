@@ -15,7 +15,8 @@ from aiohttp import web
 from notifier.staff import announcements
 from notifier.staff.digest import WeekInFuture, recent_runs, run_report, start_run
 from notifier.messages.intake import Conflict
-from notifier.staff.planning import PracticeChange, StaffMember, acknowledgement_report, parse_week
+from notifier.staff.model import PracticeChange, StaffMember
+from notifier.staff.planning import acknowledgement_report, parse_week
 from notifier.staff.practice import PracticeChanges, parse_change
 from notifier.staff.announcements import parse_announcement
 from notifier.app.runtime import Runtime

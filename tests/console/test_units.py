@@ -32,7 +32,8 @@ from notifier.console.planning import (
     progress,
     reach,
 )
-from notifier.staff.planning import AckGroup, Announcement, Audience, PracticeChange, StaffMember
+from notifier.staff.planning import AckGroup
+from notifier.staff.model import Announcement, Audience, PracticeChange, StaffMember
 from notifier.staff.announcements import parse_announcement
 from notifier.staff.practice import parse_change
 from notifier.sealing import Sealer

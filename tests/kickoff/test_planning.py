@@ -16,25 +16,24 @@ from notifier.casework.events import (
     KickoffSession,
     Location,
     Party,
-    StaffMember,
+    SessionStaff,
 )
 from notifier.kickoff.planning import (
     CALL_PROMPTS,
     CANCELLATION,
     CANCELLATION_SMS,
-    CANCELLED,
     INVITATION,
     INVITATION_SMS,
     NO_SHOW,
     NO_SHOW_EMAIL,
     REMINDER,
-    KickoffState,
     contact_for,
     plan_attendance,
     plan_cancellation,
     plan_scheduled,
     reminder_at,
 )
+from notifier.kickoff.model import CANCELLED, KickoffState
 from notifier.validation import Invalid
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -46,7 +45,7 @@ NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
 def session(starts: datetime = STARTS, staff_phone: str | None = None, staff_language: str = "sv") -> KickoffSession:
     return KickoffSession("S-1", starts, starts + timedelta(hours=2), "turku",
                           Location("Työnvälityspiste", "Ratapihankatu 36", "20100", "Turku"),
-                          StaffMember("ST-7", "Stina Holm", "stina@example.fi", staff_language, staff_phone))
+                          SessionStaff("ST-7", "Stina Holm", "stina@example.fi", staff_language, staff_phone))
 
 
 EMAIL_AND_PHONE = Client("C-1", "Matti", "Meikäläinen", "fi", "matti@example.fi", "040 1234567")

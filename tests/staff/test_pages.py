@@ -277,7 +277,7 @@ def test_tokens_carry_ids_only():
     import base64
     import json
 
-    from notifier.staff.planning import StaffMember
+    from notifier.staff.model import StaffMember
 
     m = StaffMember("T-1", "Tiina Turunen", "tiina@example.fi", "fi", "te-office", "turku", nonce="abc")
     links = Links((SIGNING_SECRET,), "https://n")

@@ -10,13 +10,10 @@ from arq.cron import next_cron
 
 from notifier.app.config import ConfigError, Settings, parse_digest_schedule
 from notifier.staff.digest import digest_cron_jobs
+from notifier.staff.model import Announcement, Audience, PracticeChange, StaffMember
 from notifier.staff.planning import (
-    Announcement,
-    Audience,
     DigestLinks,
     DigestSelection,
-    PracticeChange,
-    StaffMember,
     acknowledgement_report,
     concerns,
     localized,
