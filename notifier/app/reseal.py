@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from notifier.config import Settings
-from notifier.progress import Progress
+from notifier.app.config import Settings
+from notifier.app.progress import Progress
 from notifier.sealing import PLAIN_PREFIX, SealError, Sealer
-from notifier.store import PREFIX
+from notifier.keyspace import PREFIX
 
 log = logging.getLogger("notifier.reseal")
 
@@ -156,7 +156,7 @@ async def reseal(redis: Redis, sealer: Sealer, *, batch: int = 500, max_batches:
 
 async def run(settings: Settings, batch: int) -> int:
     """`notifier reseal` against REDIS_URL (or the sentinels): exit status 0 when everything opens."""
-    from notifier.redis_conn import redis_client
+    from notifier.app.connection import redis_client
 
     redis = redis_client(settings)
     try:
@@ -175,8 +175,8 @@ def main(settings: Settings, batch: int = 500) -> int:
         return 2
     if settings.has_redis:
         return asyncio.run(run(settings, batch))
-    from notifier.local import redis_password
-    from notifier.redis_server import EmbeddedRedis
+    from notifier.app.local_secrets import redis_password
+    from notifier.app.embedded_redis import EmbeddedRedis
 
     if not (settings.data_dir / "redis").is_dir():
         print(f"notifier reseal: no REDIS_URL and no embedded Redis data in {settings.data_dir / 'redis'}",

@@ -20,6 +20,8 @@ from typing import Iterable, Sequence
 from aiohttp import web
 from redis.asyncio import Redis
 
+from notifier.keyspace import PREFIX
+
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -52,7 +54,7 @@ def client_key(request: web.Request, secret: str, trusted: Sequence[Network] = (
 
 
 async def over_limit(redis: Redis, scope: str, key: str, limit: int, window_seconds: int = 3600) -> bool:
-    name = f"notifier:throttle:{scope}:{key}"
+    name = f"{PREFIX}throttle:{scope}:{key}"
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(name, 0, ex=window_seconds, nx=True)  # the window starts with the first request
         pipe.incr(name)

@@ -9,11 +9,11 @@ import sys
 import pytest
 import redis as redis_sync
 
-from conftest import referral
-from kickoff_helpers import invitee, scheduled
+from tests.support.service import referral
+from tests.support.kickoff import invitee, scheduled
 from notifier.app.reseal import CURSOR_KEY, reseal
 from notifier.sealing import SealError, Sealer, generate_key
-from staff_helpers import TURKU_FI, put_staff, staff_service
+from tests.support.staff import TURKU_FI, put_staff, staff_service
 
 
 def _reseal_cli(redis_url: str, keys: str, data_dir) -> subprocess.CompletedProcess[str]:

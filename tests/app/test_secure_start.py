@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import redis as redis_sync
 
-from conftest import SECRET
-from notifier.config import Settings
-from notifier.local import local_settings, redis_password, write_secret
-from notifier.redis_server import EmbeddedRedis
+from tests.support.service import SECRET
+from notifier.app.config import Settings
+from notifier.app.local_secrets import local_settings, redis_password, write_secret
+from notifier.app.embedded_redis import EmbeddedRedis
 from notifier.sealing import SealError, Sealer, generate_key
 
 
@@ -68,7 +68,7 @@ def test_web_refuses_to_start_with_a_secret_notifier_check_fails(tmp_path, varia
 def test_single_token_mode_is_explicit():
     settings = Settings.from_env({"NOTIFIER_SINGLE_TOKEN": "on"})
     assert settings.single_token
-    from notifier.check import start_up_problems
+    from notifier.app.check import start_up_problems
     base = dict(redis_url="redis://x", webhook_secret=SECRET, api_token="a-long-enough-api-token",
                 data_keys=(generate_key(),))
     assert [f.check for f in start_up_problems(Settings(**base))] == ["coordinator token"]

@@ -7,8 +7,8 @@ import re
 import redis as redis_sync
 from arq.constants import default_queue_name
 
-from conftest import wait_for
-from console_helpers import COORDINATOR, Browsers, console_service, sign_in_links
+from tests.support.service import wait_for
+from tests.support.console import COORDINATOR, Browsers, console_service, sign_in_links
 
 STAFF = "tiina.turunen@te-toimisto.example"  # not a coordinator
 

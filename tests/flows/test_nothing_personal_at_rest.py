@@ -9,12 +9,12 @@ import stat
 import pytest
 import redis as redis_sync
 
-from conftest import referral
-from kickoff_helpers import invitee, scheduled
-from notifier.config import Settings
-from notifier.local import local_settings, redis_password
-from notifier.redis_server import EmbeddedRedis
-from staff_helpers import TURKU_FI, put_staff, staff_service
+from tests.support.service import referral
+from tests.support.kickoff import invitee, scheduled
+from notifier.app.config import Settings
+from notifier.app.local_secrets import local_settings, redis_password
+from notifier.app.embedded_redis import EmbeddedRedis
+from tests.support.staff import TURKU_FI, put_staff, staff_service
 
 ADDRESS = {"street": "Kotikatu 12 B 7", "postal_code": "20540", "city": "Turku"}
 PERSONAL = [

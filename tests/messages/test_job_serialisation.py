@@ -9,7 +9,7 @@ from pathlib import Path
 import redis as redis_sync
 from arq.constants import default_queue_name, job_key_prefix
 
-from conftest import referral, wait_for
+from tests.support.service import referral, wait_for
 
 
 class CreatesAFile:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import referral
-from notifier.worker import erase_expired_personal_data
+from tests.support.service import referral
+from notifier.app.worker import erase_expired_personal_data
 
 ADDRESS = {"street": "Kotikatu 1", "postal_code": "20100", "city": "Turku"}
 

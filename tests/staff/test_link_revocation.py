@@ -6,10 +6,21 @@ import time
 
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from console_helpers import Browsers, console_service
-from notifier.links import ACKNOWLEDGE, PREFERENCES, Links
-from staff_helpers import (GENERAL, SIGNING_SECRET, TURKU_FI, links_in, local_path, mails_to, post_change, put_staff,
-                           run_digest, staff_service, text_of)
+from tests.support.console import Browsers, console_service
+from notifier.staff.links import ACKNOWLEDGE, PREFERENCES, Links
+from tests.support.staff import (
+    GENERAL,
+    SIGNING_SECRET,
+    TURKU_FI,
+    links_in,
+    local_path,
+    mails_to,
+    post_change,
+    put_staff,
+    run_digest,
+    staff_service,
+    text_of,
+)
 
 
 def _token_signed_days_ago(purpose: str, payload: dict[str, str], days: float) -> str:

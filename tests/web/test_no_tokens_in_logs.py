@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from conftest import SECRET
-from notifier.console import ConsoleAuth
-from notifier.links import ACKNOWLEDGE, PREFERENCES, SUBSCRIBE, UNSUBSCRIBE, Links
-from notifier.redis_server import free_port
+from tests.support.service import SECRET
+from notifier.console.auth import ConsoleAuth
+from notifier.staff.links import ACKNOWLEDGE, PREFERENCES, SUBSCRIBE, UNSUBSCRIBE, Links
+from notifier.app.embedded_redis import free_port
 from notifier.sealing import Sealer
 
 SIGNING = ("log-test-signing-secret-0123456789",)

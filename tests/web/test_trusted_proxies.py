@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from notifier.config import parse_trusted_proxies
+from notifier.app.config import parse_trusted_proxies
 from notifier.web.throttle import client_address
-from staff_helpers import staff_service
+from tests.support.staff import staff_service
 
 LB = parse_trusted_proxies("10.0.0.0/8, 127.0.0.1")
 

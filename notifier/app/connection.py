@@ -1,0 +1,72 @@
+"""Connections to Redis: a plain URL, or a primary found through Redis Sentinel.
+
+With `REDIS_SENTINELS` set, both our client and arq's pool ask the sentinels for the current
+primary of `REDIS_SENTINEL_MASTER`, so a failover needs no restart (the worker supervisor in
+`server.py` reconnects when the old primary goes away).
+
+Authentication and TLS: a `REDIS_URL` carries its own (`redis://:password@host:6379/0`,
+`rediss://` for TLS, `REDIS_TLS_CA_FILE` for a private CA). Through sentinels,
+`REDIS_SENTINEL_PASSWORD` is the sentinels' own password, `REDIS_PASSWORD` the primary's, and
+`REDIS_SENTINEL_TLS=on` speaks TLS to both. arq's `RedisSettings` cannot give the sentinels a
+password, so for Sentinel the worker gets a ready pool (arq's public `redis_pool` parameter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import Redis
+from redis.asyncio.sentinel import Sentinel
+
+from notifier.app.config import Settings
+from notifier.messages.queue import QUEUE_NAME, job_deserializer, job_serializer
+
+
+def _tls(settings: Settings) -> dict[str, Any]:
+    return {"ssl": True, "ssl_ca_certs": settings.redis_tls_ca_file} if settings.redis_sentinel_tls else {}
+
+
+def _sentinel(settings: Settings) -> Sentinel:
+    sentinel_kwargs: dict[str, Any] = {"socket_timeout": 5, **_tls(settings)}
+    if settings.redis_sentinel_password:
+        sentinel_kwargs["password"] = settings.redis_sentinel_password
+    return Sentinel(list(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs, socket_timeout=5,
+                    password=settings.redis_password, **_tls(settings))
+
+
+def redis_client(settings: Settings) -> Redis:
+    if settings.redis_sentinels:
+        return _sentinel(settings).master_for(settings.redis_sentinel_master, socket_keepalive=True)
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set")
+    extra: dict[str, Any] = {}
+    if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file:
+        extra["ssl_ca_certs"] = settings.redis_tls_ca_file
+    return Redis.from_url(settings.redis_url, health_check_interval=10, socket_keepalive=True, **extra)
+
+
+def arq_pool(settings: Settings) -> ArqRedis | None:
+    """For Sentinel: arq's pool on the primary, with our passwords and TLS (None: arq makes its own)."""
+    if not settings.redis_sentinels:
+        return None
+    pool = _sentinel(settings).master_for(settings.redis_sentinel_master, redis_class=ArqRedis)
+    # The attributes arq's own `create_pool` sets on the pools it makes.
+    pool.job_serializer = job_serializer
+    pool.job_deserializer = job_deserializer
+    pool.default_queue_name = QUEUE_NAME
+    return pool
+
+
+def arq_redis_settings(settings: Settings) -> RedisSettings:
+    if settings.redis_sentinels:
+        rs = RedisSettings(host=list(settings.redis_sentinels), sentinel=True,  # type: ignore[arg-type]
+                           sentinel_master=settings.redis_sentinel_master)
+    else:
+        assert settings.redis_url
+        rs = RedisSettings.from_dsn(settings.redis_url)
+        if rs.ssl and settings.redis_tls_ca_file:
+            rs.ssl_ca_certs = settings.redis_tls_ca_file
+    rs.conn_retries = 30
+    rs.conn_retry_delay = 1
+    return rs
