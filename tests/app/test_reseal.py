@@ -87,3 +87,32 @@ async def test_reseal_seals_plain_records_and_resumes_from_its_cursor(start_serv
     assert status == 200 and len(listing["staff"]) == 12
     again = await reseal(svc.runtime.redis, sealer)
     assert again.resealed == 0 and again.current == 12
+
+
+def test_reseal_uses_the_embedded_redis_of_the_data_dir_without_redis_url(tmp_path):
+    from notifier.app.embedded_redis import EmbeddedRedis
+    from notifier.app.local_secrets import redis_password
+
+    data = tmp_path / "data"
+    server = EmbeddedRedis(data, password=redis_password(data))
+    server.start()
+    r = redis_sync.Redis.from_url(server.url)
+    r.hset("notifier:staff:T-9", mapping={"meta": "{}", "personal": Sealer().seal({"name": "Tiina"})})
+    r.close()
+    server.stop()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFIER_", "REDIS_"))}
+    env.update(NOTIFIER_DATA_DIR=str(data), NOTIFIER_LOG_LEVEL="WARNING")
+    run = lambda: subprocess.run([sys.executable, "-m", "notifier", "reseal"], env=env,  # noqa: E731
+                                 capture_output=True, text=True, timeout=120)
+    refused = run()
+    assert refused.returncode == 2 and "NOTIFIER_DATA_KEY" in refused.stderr
+    key = generate_key()
+    env["NOTIFIER_DATA_KEY"] = key
+    proc = run()
+    assert proc.returncode == 0, proc.stderr
+    assert "1 of them were plain" in proc.stdout
+    server.start()
+    r = redis_sync.Redis.from_url(server.url)
+    assert Sealer((key,)).open(r.hget("notifier:staff:T-9", "personal")) == {"name": "Tiina"}
+    r.close()
+    server.stop()
