@@ -26,6 +26,7 @@ from notifier.app.connection import arq_pool, arq_redis_settings
 from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.housekeeping import erase_expired, prune_outbox, sweep
 from notifier.app.runtime import Runtime, build_channels
+from notifier.console.auth import send_sign_in_link as console_sign_in_link
 
 log = logging.getLogger("notifier.worker")
 
@@ -46,10 +47,8 @@ async def deliver(ctx: dict[str, Any], message_id: str) -> str:
 
 
 async def send_sign_in_link(ctx: dict[str, Any], sealed: str) -> str | None:
-    """A console sign-in request (`console.request_sign_in`): the link goes out if it is a coordinator's."""
-    from notifier.console.auth import send_sign_in_link as send
-
-    return await send(ctx["runtime"], sealed)
+    """A console sign-in request (`console.auth.request_sign_in`): the link goes out if it is a coordinator's."""
+    return await console_sign_in_link(ctx["runtime"], sealed)
 
 
 async def sweep_stuck(ctx: dict[str, Any]) -> int:
