@@ -27,17 +27,18 @@ def _tls(settings: Settings) -> dict[str, Any]:
     return {"ssl": True, "ssl_ca_certs": settings.redis_tls_ca_file} if settings.redis_sentinel_tls else {}
 
 
-def _sentinel(settings: Settings) -> Sentinel:
+def _sentinel(settings: Settings, **primary: Any) -> Sentinel:
+    """Sentinels with their own password and TLS; `primary` (and the password) go to the primary's connections."""
     sentinel_kwargs: dict[str, Any] = {"socket_timeout": 5, **_tls(settings)}
     if settings.redis_sentinel_password:
         sentinel_kwargs["password"] = settings.redis_sentinel_password
-    return Sentinel(list(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs, socket_timeout=5,
-                    password=settings.redis_password, **_tls(settings))
+    return Sentinel(list(settings.redis_sentinels), sentinel_kwargs=sentinel_kwargs,
+                    password=settings.redis_password, **_tls(settings), **primary)
 
 
 def redis_client(settings: Settings) -> Redis:
     if settings.redis_sentinels:
-        return _sentinel(settings).master_for(settings.redis_sentinel_master, socket_keepalive=True)
+        return _sentinel(settings, socket_timeout=5).master_for(settings.redis_sentinel_master, socket_keepalive=True)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set")
     extra: dict[str, Any] = {}
