@@ -25,7 +25,7 @@ from bench.procs import REPO, Proc, http_ok, port_open, wait_until  # noqa: F401
 from notifier.sealing import generate_key
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-API_TOKEN = "bench-api-token"
+API_TOKEN = "bench-api-token-0123456789"  # web/worker refuse tokens under 16 characters
 SMS_TOKEN = "bench-sms-token"
 
 
