@@ -518,7 +518,8 @@ def console_paths() -> dict[str, Schema]:
         answers = {"200": html("The page (e.g. \"sent\")."), "303": redirect, "400": bad_form, "403": refused,
                    "503": unavailable, **problems(413)}
         extra = {"404": html("No such thing, or the link is not valid."),
-                 "409": html("The form again: the address is someone else's, or it changed meanwhile.")}
+                 "409": html("The form again: the address is someone else's, or it changed meanwhile."),
+                 "429": html("The form again: too many sign-in links asked for from this client today.")}
         answers.update({c: extra[c] for c in codes})
         body = form_body(obj({"csrf": string("The token from the page the form came from."), **fields}, ["csrf"]))
         return op("console", summary, answers, parameters=parameters, body=body, operation_id=operation_id)
@@ -535,7 +536,7 @@ def console_paths() -> dict[str, Schema]:
             "get": page("Form for a coordinator's work e-mail", parameters=[query("lang", "Page language.")],
                         operation_id="consoleSignInForm"),
             "post": form("Send a sign-in link (the same answer for any address)",
-                         {"email": string(), "language": LANGUAGE}, operation_id="consoleSignIn"),
+                         {"email": string(), "language": LANGUAGE}, "429", operation_id="consoleSignIn"),
         },
         "/console/sign-in/{token}": {
             "get": page("The sign-in link: a button (opening it changes nothing)", "404", parameters=[token],
