@@ -14,8 +14,9 @@ from .logs import configure
 def _settings() -> Settings:
     try:
         return Settings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"notifier: {exc}")
+    except ConfigError as exc:  # exit 2: the configuration is wrong (the message names the setting)
+        print(f"notifier: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _need_redis(settings: Settings, command: str) -> None:
