@@ -234,9 +234,25 @@ async def check_suomifi(s: Settings, timeout: float) -> list[Finding]:
 
 
 async def check_callback_receiver(s: Settings, timeout: float) -> list[Finding]:
-    """Only that something listens: the case system may be down for a while (callbacks wait)."""
+    """That the endpoint is not disabled (a 410), and that something listens: the case system may be
+    down for a while (callbacks wait)."""
     if not s.status_callback_url:
         return []
+    if s.has_redis:
+        from notifier.callbacks import disabled_since, pending
+
+        redis = redis_client(s)
+        try:
+            gone = await asyncio.wait_for(disabled_since(redis), timeout)
+            waiting = await asyncio.wait_for(pending(redis), timeout) if gone else 0
+        except (RedisError, OSError, asyncio.TimeoutError):
+            gone = None  # check_redis reports it
+        finally:
+            await redis.aclose()
+        if gone and gone.get("url") == s.status_callback_url:
+            return [Finding("status callbacks", FAIL, f"{s.status_callback_url} answered 410 Gone at {gone.get('at')}: "
+                                                      f"callbacks are disabled and {waiting} subject(s) wait in Redis; "
+                                                      "fix the receiver, then run `notifier callbacks enable`")]
     parts = urlsplit(s.status_callback_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:

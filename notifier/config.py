@@ -108,6 +108,9 @@ class Settings:
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
+    # How long a callback is retried after its event (Standard Webhooks: "a retry schedule spanning
+    # multiple days"); separate from the messages' window, which is about people getting a message.
+    status_callback_retry_window_seconds: float = 3 * 86400.0
 
     @property
     def has_redis(self) -> bool:
@@ -242,6 +245,7 @@ class Settings:
             subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
+            status_callback_retry_window_seconds=number("NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS", 3 * 86400.0),
         )
 
 
