@@ -134,6 +134,10 @@ def check_sms_settings(s: Settings) -> list[Finding]:
 
 
 def check_public_url(s: Settings) -> list[Finding]:
+    from notifier.staff_email import unsubscribe_url_problem
+
+    if problem := unsubscribe_url_problem(s):
+        return [Finding("public URL", FAIL, problem)]
     host = urlsplit(s.public_url).hostname or ""
     if s.has_redis and host in ("127.0.0.1", "localhost", "::1"):
         return [Finding("public URL", WARN, f"NOTIFIER_PUBLIC_URL is {s.public_url}: links in messages will not "
