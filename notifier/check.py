@@ -234,7 +234,12 @@ async def check_suomifi(s: Settings, timeout: float) -> list[Finding]:
         return [Finding("Suomi.fi Messages", FAIL, f"cannot reach {s.suomifi_url} ({_why(exc)})")]
     if status != 200:
         return [Finding("Suomi.fi Messages", FAIL, f"{s.suomifi_url} refused the login of NOTIFIER_SUOMIFI_USERNAME ({status})")]
-    return [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    found = [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    if not s.suomifi_posti_username:
+        found.append(Finding("Suomi.fi paper mail", OK, "no Posti printing contract (NOTIFIER_SUOMIFI_POSTI_*): letters "
+                                                        "go electronic-only; clients without a Suomi.fi mailbox get "
+                                                        "theirs in the letter outbox, to be posted by hand"))
+    return found
 
 
 async def check_callback_receiver(s: Settings, timeout: float) -> list[Finding]:

@@ -100,3 +100,28 @@ def test_a_posti_setting_of_the_wrong_length_stops_the_start(tmp_path, setting, 
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert setting in proc.stderr and value not in proc.stderr  # names the setting, never echoes a secret
+
+
+def test_callbacks_status_and_enable(tmp_path, redis_url):
+    """`notifier callbacks status` says a 410 stopped them (exit 1); `enable` lifts it (exit 0)."""
+    import redis as redis_sync
+
+    from notifier.callbacks import DISABLED
+
+    url = "https://case.example/callbacks"
+    r = redis_sync.Redis.from_url(redis_url)
+    r.hset(DISABLED, mapping={"url": url, "at": "2026-11-30T09:00:00+00:00", "answer": "410"})
+    env = _env(tmp_path, REDIS_URL=redis_url, NOTIFIER_STATUS_CALLBACK_URL=url,
+               NOTIFIER_STATUS_CALLBACK_SECRET="whsec_dGhpcyBpcyBhIHRlc3QgY2FsbGJhY2sgc2VjcmV0IQ==")
+
+    def run(action: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "notifier", "callbacks", action], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    status = run("status")
+    assert status.returncode == 1 and "410" in status.stdout
+    enabled = run("enable")
+    assert enabled.returncode == 0 and "enabled again" in enabled.stdout
+    assert not r.exists(DISABLED)
+    assert run("status").returncode == 0
+    r.close()
