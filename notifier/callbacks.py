@@ -34,7 +34,9 @@ and stop sending it messages"):
                  the message backoff (`NOTIFIER_RETRY_BASE_SECONDS`, `_MAX_SECONDS`, jitter;
                  `Retry-After` honoured) until `NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS`
                  (default 3 days: the spec recommends "a retry schedule spanning multiple days")
-                 after the event, then dropped and logged (`callback.expired`).
+                 after the event, then dropped and logged (`callback.expired`). The window
+                 counts from the event, also while the endpoint is disabled: events that waited
+                 longer than it get one attempt each once it is enabled again.
 
 `webhook-id`s are opaque ("not be allowed to include any `.`", Standard Webhooks "Signature
 scheme"), at most 256 characters, and the same for every attempt at one event (`wire_id`).
@@ -46,8 +48,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import re
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone

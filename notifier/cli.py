@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, digest, announcement, check, demo."""
+"""`notifier` command line: run, web, worker, digest, announcement, check, callbacks, demo."""
 
 from __future__ import annotations
 
