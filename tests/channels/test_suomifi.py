@@ -17,7 +17,8 @@ from channels.letter import SuomiFiClient, SuomiFiLetter
 from channels.letter import PostiMessaging
 from channels.letter.suomifi import message_request, parse_events
 from tests.support.service import referral, wait_for
-from notifier.app.config import LOCALE_DIR, TEMPLATE_DIR, Settings
+from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
+from notifier.app.config import Settings
 from notifier.messages.keys import CONTINUATION_KEY
 from notifier.messages.letters import compose_letter, poll_suomifi_events
 from notifier.app.embedded_redis import free_port
