@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from notifier.casework.names import Bilingual
+from notifier.casework.names import Bilingual, coerce_fields
 
 
 class ConfigError(ValueError):
@@ -43,6 +43,9 @@ class Party:
     name: Bilingual
     phone: str = ""
     email: str = ""
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name")
 
 
 @dataclass(frozen=True)

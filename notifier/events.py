@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from notifier.casework.names import Bilingual, read_bilingual
+from notifier.casework.names import Bilingual, coerce_fields, read_bilingual
 
 from .addressing import Address, read_address, read_personal_id
 from .validation import Invalid, Reader
@@ -24,6 +24,9 @@ class Party:
     name: Bilingual
     phone: str | None = None
     email: str | None = None
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name")
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class Location:
     street: Bilingual | None = None
     postal_code: str | None = None
     city: Bilingual | None = None
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name", "street", "city")
 
     @property
     def address(self) -> str:

@@ -89,10 +89,12 @@ class KickoffPlan:
 # -- small helpers --------------------------------------------------------------------------------
 
 
-def contact_for(session: KickoffSession, office: Party, provider: Party | None, localize: Localizer) -> dict[str, str]:
+def contact_for(session: KickoffSession, office: Party, provider: Party | None = None,
+                localize: Localizer | None = None) -> dict[str, str]:
     """Whom a client calls when prevented or to agree another time, always with a number when
     there is one: the session's staff member when the event gives their phone, else the provider
     (the session's, else the configured one) when it has a phone, else the authority."""
+    localize = localize or Localizer("fi")
     if session.staff.phone:
         return {"name": session.staff.name, "phone": session.staff.phone}
     provider = session.provider or provider

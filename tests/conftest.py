@@ -21,7 +21,8 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from redis.asyncio import Redis
 
 from notifier.casesystem import CaseSystem
-from notifier.config import Settings
+from notifier.casework.names import Bilingual
+from notifier.config import Party, Settings
 from notifier.redis_conn import redis_client
 from notifier.redis_server import EmbeddedRedis, free_port
 from notifier.runtime import Runtime
@@ -95,6 +96,10 @@ def smtp() -> Iterator[tuple[SmtpSink, int]]:
     controller.stop()
 
 
+#: The configured authority of the test service: an employment area, by name in both languages.
+OFFICE = Party(Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde"), "02 262 3000")
+
+
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str) -> Settings:
     return Settings(
@@ -108,6 +113,7 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
         retry_max_seconds=0.2,
         retry_window_seconds=30,
         worker_poll_delay=0.01,
+        office=OFFICE,
     )
 
 
@@ -180,7 +186,8 @@ def referral(client_id: str = "C-1001", language: str = "fi", **client: Any) -> 
     return {
         "client": {k: v for k, v in c.items() if v is not None},
         "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
+        "office": {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"},
+                   "phone": "02 262 3000"},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
 

@@ -24,7 +24,8 @@ from notifier.worker import make_worker
 from suomifi_helpers import HETU, PASSWORD, SERVICE_ID, USERNAME, FakeSuomiFi, event
 
 ADDRESS = {"street": "c/o Virtanen\nYliopistonkatu 1 A 2", "postal_code": "20100", "city": "Turku"}
-OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku"}
+OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku",
+          "office_street_sv": "Bangårdsgatan 36", "office_city_sv": "Åbo"}
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ def _settings(url: str, **kw) -> dict:
 def _letter(language: str = "fi", address: dict | None = ADDRESS, message_id: str = "5e1f0000-0000-0000-0000-000000000001"):
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, Settings().timezone)
     context = {"first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
-               "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+               "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
                "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": ""}}
     return compose_letter(renderer, Settings(**OFFICE), message_id=message_id, template="referral",
                           language=language, context=context, today=date(2026, 11, 30),
@@ -87,9 +88,10 @@ async def test_referral_goes_through_suomifi_with_paper_fallback(start_service, 
     assert paper["recipient"]["address"] == {
         "name": "Šárka Žižková", "additionalName": "c/o Virtanen", "streetAddress": "Yliopistonkatu 1 A 2",
         "zipCode": "20100", "city": "Turku", "countryCode": "FI"}
+    # A Swedish letter: the authority's Swedish name and the Swedish forms of its address.
     assert paper["sender"]["address"] == {
-        "name": "TE-toimisto, Turku", "streetAddress": "Ratapihankatu 36", "zipCode": "20100", "city": "Turku",
-        "countryCode": "FI"}
+        "name": "Åbonejdens sysselsättningsområde", "streetAddress": "Bangårdsgatan 36", "zipCode": "20100",
+        "city": "Åbo", "countryCode": "FI"}
     assert "printingAndEnvelopingService" not in paper  # not configured here
     # The uploaded attachment is the letter itself.
     upload = fake.attachments[attachment_id]

@@ -67,6 +67,19 @@ class Bilingual:
         return self.fi or self.sv or ""
 
 
+def as_bilingual(value: "Bilingual | str | None") -> "Bilingual | None":
+    """A plain string as the same form in both languages (for dataclasses built in code)."""
+    return Bilingual.same(value) if isinstance(value, str) and value else (value or None)  # type: ignore[return-value]
+
+
+def coerce_fields(obj: Any, *names: str) -> None:
+    """In a frozen dataclass's `__post_init__`: make each named str field a `Bilingual`."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            object.__setattr__(obj, name, as_bilingual(value))
+
+
 def read_bilingual(r: Reader, key: str, required: bool = True, max_length: int = 200) -> Bilingual | None:
     """`key` as a string or as `{"fi", "sv"}` (each optional, at least one), with `Reader.string`'s checks.
 
