@@ -396,7 +396,7 @@ async def test_acknowledgement_table_and_a_reminder_to_those_who_have_not_read(s
     b = await browsers.signed_in(svc)
     page = await b.get(f"/console/practice-changes/{change_id}")
     captions = [visible(Page(0, c, {}, "")) for c in re.findall(r"<caption[^>]*>(.*?)</caption>", page.text, re.S)]
-    assert captions == ["Palveluntuottaja, Turku: 0 / 1", "TE-toimisto, Turku: 1 / 1"]
+    assert captions == ["Palveluntuottaja, Turku: 0 / 1", "Työllisyysalue, Turku: 1 / 1"]
     assert "Sami Salonen" not in page.text  # Salo is not concerned
     assert "Lukematta: 1." in visible(page) and "Tiina Turunen" in page.text and "Sofia Lindqvist" in page.text
 
@@ -696,7 +696,7 @@ async def test_staff_form_errors_are_next_to_the_field_with_the_input_kept(start
     assert page.field_error("email") == "Virhe: Anna sähköpostiosoite, esimerkiksi nimi@esimerkki.fi"
     assert page.field_error("phone") == "Virhe: Anna puhelinnumero, esimerkiksi 040 1234567 tai +358401234567"
     assert page.field_error("language") == "Virhe: Valitse kieli"
-    assert page.field_error("organisation") == "Virhe: Käytä pieniä kirjaimia, numeroita, - tai _, esimerkiksi te-office"
+    assert page.field_error("organisation") == "Virhe: Käytä pieniä kirjaimia, numeroita, - tai _, esimerkiksi employment-area"
     assert page.field_error("site") is None
     assert page.value_of("email") == "not-an-address" and page.value_of("organisation") == "TE office"
     page = await b.post("/console/staff/new", {
