@@ -250,7 +250,10 @@ def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
     configure("WARNING")
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
-    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir)})
+    # The authority as a deployment configures it (kickoff events do not name it): the employment area.
+    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_OFFICE_NAME_FI": OFFICE["name"]["fi"],
+                                  "NOTIFIER_OFFICE_NAME_SV": OFFICE["name"]["sv"],
+                                  "NOTIFIER_OFFICE_PHONE": OFFICE["phone"]})
     settings, _notes = local_settings(settings)
     settings = with_case_system(settings)  # the demo's case system takes status callbacks
     from .demo_console import DEMO_COORDINATOR

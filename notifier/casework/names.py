@@ -90,7 +90,8 @@ def read_bilingual(r: Reader, key: str, required: bool = True, max_length: int =
     if value is None:
         return None
     if isinstance(value, dict):
-        sub = Reader(value, r._name(key), r.errors)
+        sub = r.child(key)
+        assert sub is not None  # a dict is an object
         before = len(r.errors)
         fi = sub.string("fi", required=False, max_length=max_length)
         sv = sub.string("sv", required=False, max_length=max_length)
