@@ -604,6 +604,13 @@ async def test_message_log_by_client_and_message_id_with_status_history(start_se
     assert [visible(Page(0, li, {}, "")).split(": ", 1)[1].strip() for li in re.findall(r"<li>(.*?)</li>", history, re.S)] == [
         "Odottaa", "Lähetetään", "Lähetetty"]
     assert "<details open>" in page.text
+    assert "Nimet vain toisella kielellä" not in page.text  # the referral named the office in both languages
+    # A Swedish client of an office named in Finnish only: the log shows which name fell back.
+    data = referral("C-2009", "sv")
+    data["office"] = {"name": {"fi": "Salon kaupunki"}}
+    status, answer = await svc.case.send("client.referred", data)
+    page = await b.get(f"/console/messages?kind=message&id={answer['messages'][0]}")
+    assert "Nimet vain toisella kielellä" in page.text and "<code>office.name</code>" in page.text
     page = await b.get("/console/messages?kind=staff&id=nobody")
     assert "Tällä tunnuksella ei löytynyt viestejä." in page.text
     page = await b.get("/console/messages?kind=bogus&id=C-1001")
