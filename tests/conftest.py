@@ -200,7 +200,7 @@ async def start_service_once(start_service: ServiceFactory) -> AsyncIterator[Ser
     async def get() -> Service:
         if "svc" not in holder:
             holder["svc"] = await start_service(worker=False, signing_secrets=("fuzz-signing-secret",),
-                                                staff_email_domains=("te-toimisto.example",))
+                                                staff_email_domains=("tyollisyysalue.example",))
         return holder["svc"]
 
     yield get
