@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from notifier.casework.names import Bilingual, coerce_fields
+from notifier.casework.names import Bilingual, Party
 
 
 class ConfigError(ValueError):
@@ -33,19 +33,6 @@ DEFAULT_OFFICE_NAME = Bilingual("Työllisyyspalvelut", "Sysselsättningstjänste
 DEFAULT_PROVIDER_NAME = Bilingual("Palveluntuottaja", "Serviceproducenten")
 #: ASCII only: alphanumeric sender ids take letters and digits, at most 11 (and are registered by name).
 DEFAULT_SMS_SENDER = "Tyollisyys"
-
-
-@dataclass(frozen=True)
-class Party:
-    """The authority (employment area or municipality) or the provider as named in messages when
-    an event does not say. The name in Finnish and/or Swedish (`NOTIFIER_OFFICE_NAME_FI`/`_SV`)."""
-
-    name: Bilingual
-    phone: str = ""
-    email: str = ""
-
-    def __post_init__(self) -> None:
-        coerce_fields(self, "name")
 
 
 @dataclass(frozen=True)
@@ -104,6 +91,7 @@ class Settings:
     coordinators: tuple[str, ...] = ()
     digest_schedule: tuple[int, int, int] | None = (0, 7, 0)  # weekday (0 = Monday), hour, minute
 
+    # The authority and the provider named in messages when an event does not say (README).
     office: Party = Party(DEFAULT_OFFICE_NAME)
     provider: Party = Party(DEFAULT_PROVIDER_NAME)
 

@@ -11,22 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from notifier.casework.names import Bilingual, coerce_fields, read_bilingual
+from notifier.casework.names import Bilingual, Party, coerce_fields, read_bilingual
 
 from .addressing import Address, read_address, read_personal_id
 from .validation import Invalid, Reader
-
-
-@dataclass(frozen=True)
-class Party:
-    """The authority (employment area or municipality) or the provider; the name in fi and/or sv."""
-
-    name: Bilingual
-    phone: str | None = None
-    email: str | None = None
-
-    def __post_init__(self) -> None:
-        coerce_fields(self, "name")
 
 
 @dataclass(frozen=True)

@@ -24,14 +24,12 @@ from .validation import FieldError, Invalid
 
 
 def office(rt: Runtime) -> Party:
-    o = rt.settings.office
-    return Party(o.name, o.phone or None, o.email or None)
+    return rt.settings.office
 
 
 def provider(rt: Runtime) -> Party:
     """The configured provider: a no-show's number to call when the session's staff has none."""
-    p = rt.settings.provider
-    return Party(p.name, p.phone or None, p.email or None)
+    return rt.settings.provider
 
 
 async def _existing(rt: Runtime, session_id: str) -> KickoffState:

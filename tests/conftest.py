@@ -21,8 +21,8 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from redis.asyncio import Redis
 
 from notifier.casesystem import CaseSystem
-from notifier.casework.names import Bilingual
-from notifier.config import Party, Settings
+from notifier.casework.names import Bilingual, Party
+from notifier.config import Settings
 from notifier.redis_conn import redis_client
 from notifier.redis_server import EmbeddedRedis, free_port
 from notifier.runtime import Runtime

@@ -7,7 +7,8 @@ configuration gives such a field either as one string (the same in both language
 only the other one was given they get that, and the message records the field in `name_fallback`
 so that coordinators can fill the gap.
 
-`read_bilingual` is the one parser of such fields (used by `events.py`); `Bilingual` is the value.
+`read_bilingual` is the one parser of such fields (used by `events.py`); `Bilingual` is the value;
+`Party` is an organisation as events and the configuration name it (one type for both).
 """
 
 from __future__ import annotations
@@ -78,6 +79,22 @@ def coerce_fields(obj: Any, *names: str) -> None:
         value = getattr(obj, name)
         if isinstance(value, str):
             object.__setattr__(obj, name, as_bilingual(value))
+
+
+@dataclass(frozen=True)
+class Party:
+    """The authority (employment area or municipality) or the provider: its name in fi and/or sv
+    (a plain string is taken as the same in both) and how a client reaches it."""
+
+    name: Bilingual
+    phone: str | None = None
+    email: str | None = None
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name")
+        for key in ("phone", "email"):
+            if getattr(self, key) == "":
+                object.__setattr__(self, key, None)
 
 
 def read_bilingual(r: Reader, key: str, required: bool = True, max_length: int = 200) -> Bilingual | None:

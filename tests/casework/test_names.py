@@ -90,7 +90,7 @@ def test_configuration_names_in_two_languages_with_neutral_defaults():
     default = Settings.from_env({})
     assert default.office.name == Bilingual("Työllisyyspalvelut", "Sysselsättningstjänsterna")
     assert default.provider.name == Bilingual("Palveluntuottaja", "Serviceproducenten")
-    assert default.office.phone == "" and len(default.sms_sender) <= 11 and "TE" not in default.sms_sender
+    assert default.office.phone is None and len(default.sms_sender) <= 11 and "TE" not in default.sms_sender
     both = Settings.from_env({"NOTIFIER_OFFICE_NAME_FI": AREA["fi"], "NOTIFIER_OFFICE_NAME_SV": AREA["sv"]})
     assert both.office.name == Bilingual(**AREA)
     one = Settings.from_env({"NOTIFIER_OFFICE_NAME": "Salon kaupunki", "NOTIFIER_OFFICE_NAME_SV": "Salo stad"})
@@ -99,3 +99,11 @@ def test_configuration_names_in_two_languages_with_neutral_defaults():
     assert only_fi.provider.name == Bilingual("Työelämän Infopiste Oy", None)
     with pytest.raises(ConfigError, match="NOTIFIER_OFFICE_NAME_SV"):
         Settings.from_env({"NOTIFIER_OFFICE_NAME_SV": "Åbo\nTurku"})
+
+
+def test_one_party_type_for_events_and_configuration():
+    from notifier import config, events
+    from notifier.casework import names
+
+    assert events.Party is config.Party is names.Party
+    assert names.Party("Salon kaupunki", "", "") == names.Party(Bilingual.same("Salon kaupunki"))
