@@ -16,6 +16,8 @@ Who gets what:
   session's prompts. A correction only reaches the newly absent;
 - on cancellation, every invitee is told on the channel their invitation used.
 An SMS to a number that is not a valid mobile number is recorded as `invalid-phone`.
+Names and places reach each recipient in their language (`casework/names.py`); the number to call
+is the session's staff member's, else the provider's, else the authority's (`contact_for`).
 """
 
 from __future__ import annotations
