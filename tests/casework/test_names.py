@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from notifier.casework.names import Bilingual, Localizer, read_bilingual
-from notifier.config import ConfigError, Settings
-from notifier.events import Location, parse_event
+from notifier.app.config import ConfigError, Settings
+from notifier.casework.events import Location, parse_event
 from notifier.validation import Invalid, Reader
 
 AREA = {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"}
@@ -102,7 +102,8 @@ def test_configuration_names_in_two_languages_with_neutral_defaults():
 
 
 def test_one_party_type_for_events_and_configuration():
-    from notifier import config, events
+    from notifier.app import config
+    from notifier.casework import events
     from notifier.casework import names
 
     assert events.Party is config.Party is names.Party

@@ -4,25 +4,22 @@ in the e-mail and in the PDF letter, and no text names a closed body, a trial, o
 from __future__ import annotations
 
 import io
-import sys
 from datetime import date, datetime, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
 
 from channels.letter import render_pdf
-from notifier.addressing import Address
+from notifier.casework.addressing import Address
 from notifier.casework.names import Bilingual
-from notifier.config import LOCALE_DIR, TEMPLATE_DIR, Settings
-from notifier.events import Client, ClientReferred, Party
-from notifier.letters import compose_letter
-from notifier.planning import Defaults, plan_referral
-from notifier.render import Renderer
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_glossary import problems  # noqa: E402
+from notifier.app.config import Settings
+from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
+from notifier.casework.events import Client, ClientReferred, Party
+from notifier.messages.letters import compose_letter
+from notifier.casework.referral import Defaults, plan_referral
+from notifier.messages.render import Renderer
+from tests.texts.test_glossary import problems
 
 AREA = Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde")
 OFFICE = Party(AREA, "02 262 3000")

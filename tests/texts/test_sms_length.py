@@ -16,12 +16,29 @@ import pytest
 
 from channels.sms import count_parts
 from notifier.casework.names import Bilingual
-from notifier.config import LOCALE_DIR, TEMPLATE_DIR
-from notifier.events import Client, KickoffAttendance, KickoffCancelled, KickoffScheduled, KickoffSession, Location, Party, StaffMember
-from notifier.messages import SMS
-from notifier.planning_kickoff import (CANCELLATION_SMS, INVITATION_SMS, NO_SHOW, REMINDER, KickoffState,
-                                       plan_attendance, plan_cancellation, plan_scheduled)
-from notifier.render import Renderer
+from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
+from notifier.casework.events import (
+    Client,
+    KickoffAttendance,
+    KickoffCancelled,
+    KickoffScheduled,
+    KickoffSession,
+    Location,
+    Party,
+    SessionStaff,
+)
+from notifier.messages.model import SMS
+from notifier.kickoff.planning import (
+    CANCELLATION_SMS,
+    INVITATION_SMS,
+    NO_SHOW,
+    REMINDER,
+    plan_attendance,
+    plan_cancellation,
+    plan_scheduled,
+)
+from notifier.kickoff.model import KickoffState
+from notifier.messages.render import Renderer
 
 TZ = ZoneInfo("Europe/Helsinki")
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
@@ -53,7 +70,7 @@ def client(language: str) -> Client:
 
 
 def session(staff_name: str, staff_phone: str | None) -> KickoffSession:
-    staff = StaffMember("S-1", staff_name, "staff@example.fi", "fi", staff_phone)
+    staff = SessionStaff("S-1", staff_name, "staff@example.fi", "fi", staff_phone)
     return KickoffSession("S-2026-12-03-TKU", STARTS, datetime(2026, 12, 3, 11, 0, tzinfo=TZ), "turku", LOCATION, staff)
 
 

@@ -1,0 +1,3 @@
+"""The one prefix of every Redis key the service writes; each domain names its keys in its `keys.py`."""
+
+PREFIX = "notifier:"
