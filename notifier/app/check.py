@@ -151,6 +151,21 @@ def check_console(s: Settings) -> list[Finding]:
     return [Finding("console", OK, f"{len(s.coordinators)} coordinator(s) may sign in")]
 
 
+def check_organisation(s: Settings) -> list[Finding]:
+    """The authority's phone is the last number a no-show SMS can give (after the session's staff
+    member and the provider); its name in both languages keeps Swedish texts Swedish."""
+    found = []
+    if not s.office.phone:
+        found.append(Finding("organisation", WARN, "NOTIFIER_OFFICE_PHONE is empty: a no-show SMS gives no number "
+                                                   "to call when neither the session's staff member nor the provider "
+                                                   "has a phone"))
+    missing = [lang for lang in ("fi", "sv") if not getattr(s.office.name, lang)]
+    if missing:
+        found.append(Finding("organisation", WARN, f"NOTIFIER_OFFICE_NAME_{missing[0].upper()} is empty: "
+                                                   f"messages in that language use the other language's name"))
+    return found or [Finding("organisation", OK, f"{s.office.name.fi} / {s.office.name.sv}")]
+
+
 def check_data_dir(s: Settings) -> list[Finding]:
     outboxes = [name for name, backend in (("e-mail", s.email_backend), ("SMS", s.sms_backend)) if backend == "outbox"]
     outboxes.append("letter")  # the letter outbox is always used for clients reached only by post
@@ -279,7 +294,8 @@ async def run_checks(env: Mapping[str, str] | None = None, timeout: float = 5.0)
     except ConfigError as exc:
         return [Finding("configuration", FAIL, str(exc))]
     findings = [Finding("configuration", OK, "every variable parses")]
-    for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_data_dir):
+    for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_organisation,
+                  check_data_dir):
         findings += local(settings)
     remote: list[Callable[[Settings, float], Awaitable[list[Finding]]]] = [
         check_redis, check_smtp, check_sms_gateway, check_suomifi, check_callback_receiver]

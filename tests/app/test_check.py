@@ -25,7 +25,9 @@ def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, st
         "REDIS_URL": redis_url, "NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_WEBHOOK_SECRET": SECRET,
         "NOTIFIER_API_TOKEN": "a-long-enough-api-token", "NOTIFIER_DATA_KEY": generate_key(),
         "NOTIFIER_SIGNING_SECRET": "a-long-enough-signing-secret", "NOTIFIER_PUBLIC_URL": "https://notifier.example",
-        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@ely-keskus.example",
+        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@elinvoimakeskus.example",
+        "NOTIFIER_OFFICE_NAME_FI": "Turun seudun työllisyysalue", "NOTIFIER_OFFICE_NAME_SV": "Åbonejdens sysselsättningsområde",
+        "NOTIFIER_OFFICE_PHONE": "02 262 3000",
     }
     env.update(extra)
     return env
@@ -76,8 +78,8 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
                              NOTIFIER_DATA_KEY="not-a-fernet-key", NOTIFIER_EMAIL_BACKEND="smtp",
                              NOTIFIER_SMTP_HOST="127.0.0.1", NOTIFIER_SMTP_PORT=str(dead),
                              NOTIFIER_SMS_BACKEND="gatewayapi", NOTIFIER_SMS_URL=gateway_url,
-                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="TE-palvelut",
-                             NOTIFIER_COORDINATORS="")
+                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="Tyollisyys",
+                             NOTIFIER_COORDINATORS="", NOTIFIER_OFFICE_PHONE="")
         findings = await run_checks(env, timeout=3)
     finally:
         await server.close()
@@ -86,6 +88,7 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
         assert found[check] == FAIL, (check, findings)
     assert found["SMS sender"] == WARN and found["SMS delivery reports"] == WARN
     assert found["console"] == WARN  # nobody could sign in to the coordinators' console
+    assert found["organisation"] == WARN  # a no-show SMS could be left without a number to call
     text, code = report(findings, as_json=False)
     assert code == 1
     lines = text.splitlines()

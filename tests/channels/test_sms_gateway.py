@@ -65,7 +65,7 @@ async def test_requests_follow_the_gatewayapi_protocol_and_5xx_is_retried(start_
     assert len(gateway.requests) == 2 and gateway.requests[0] == gateway.requests[1]
     body = gateway.requests[-1]
     assert gateway.headers[-1]["Authorization"] == f"Token {GATEWAY_TOKEN}"
-    assert body["sender"] == "TE-palvelut"
+    assert body["sender"] == "Tyollisyys"  # the neutral default
     assert body["recipients"] == [{"msisdn": 358401234567}]
     assert body["userref"] == invitation_id
     assert body["message"].startswith("Kallelse till startinfo")

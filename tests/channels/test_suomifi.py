@@ -30,7 +30,8 @@ from tests.support.suomifi import HETU, PASSWORD, SERVICE_ID, USERNAME, FakeSuom
 POSTI = dict(suomifi_posti_username="TKU001", suomifi_posti_password="4321", suomifi_posti_email="posti@te.example")
 
 ADDRESS = {"street": "c/o Virtanen\nYliopistonkatu 1 A 2", "postal_code": "20100", "city": "Turku"}
-OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku"}
+OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku",
+          "office_street_sv": "Bangårdsgatan 36", "office_city_sv": "Åbo"}
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def _settings(url: str, **kw) -> dict:
 def _letter(language: str = "fi", address: dict | None = ADDRESS, message_id: str = "5e1f0000-0000-0000-0000-000000000001"):
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, Settings().timezone)
     context = {"first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
-               "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+               "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
                "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": ""}}
     return compose_letter(renderer, Settings(**OFFICE), message_id=message_id, template="referral",
                           language=language, context=context, today=date(2026, 11, 30),
@@ -94,9 +95,10 @@ async def test_referral_goes_through_suomifi_with_paper_fallback(start_service, 
     assert paper["recipient"]["address"] == {
         "name": "Šárka Žižková", "additionalName": "c/o Virtanen", "streetAddress": "Yliopistonkatu 1 A 2",
         "zipCode": "20100", "city": "Turku", "countryCode": "FI"}
+    # A Swedish letter: the authority's Swedish name and the Swedish forms of its address.
     assert paper["sender"]["address"] == {
-        "name": "TE-toimisto, Turku", "streetAddress": "Ratapihankatu 36", "zipCode": "20100", "city": "Turku",
-        "countryCode": "FI"}
+        "name": "Åbonejdens sysselsättningsområde", "streetAddress": "Bangårdsgatan 36", "zipCode": "20100",
+        "city": "Åbo", "countryCode": "FI"}
     assert paper["printingAndEnvelopingService"] == {"postiMessaging": {
         "username": "TKU001", "password": "4321", "contactDetails": {"email": "posti@te.example"}}}
     assert fake.refused == []
