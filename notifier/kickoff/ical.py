@@ -12,7 +12,7 @@ same attendee (3.2.5: "MUST include all Attendees if the entire event is cancell
 
 Both carry exactly one `ORGANIZER` (RFC 5546 requires one in `REQUEST` and `CANCEL`, and in
 `PUBLISH`): `mailto:` the sender address (`NOTIFIER_MAIL_FROM`) with the organisation's name
-(the office the message names, else `NOTIFIER_OFFICE_NAME`) as `CN`. The `UID` is stable per
+(the office the message names, else `NOTIFIER_OFFICE_NAME` in the message's language) as `CN`. The `UID` is stable per
 session; `SEQUENCE` rises with every change (RFC 5545 3.8.7.4, RFC 5546 2.1.4): the invitation is
 `SEQUENCE:0` plus the session's `ical_sequence` (0 today: a session's time and place cannot
 change, see README), a cancellation one more. The MIME type's `method` matches `METHOD` (Outlook
@@ -44,7 +44,7 @@ def session_uid(session_id: str, settings: Settings) -> str:
 def organizer(message: Message, settings: Settings) -> vCalAddress:
     """The one `ORGANIZER`: the sender address, named after the organisation that invites."""
     office = message.context.get("office") or {}
-    name = (office.get("name") if isinstance(office, dict) else None) or settings.office.name
+    name = (office.get("name") if isinstance(office, dict) else None) or settings.office.name.text(message.language)
     who = vCalAddress(f"mailto:{settings.mail_from}")
     who.params["CN"] = name
     return who
