@@ -23,7 +23,7 @@ from notifier.casework.case_system import CaseSystem
 from notifier.sealing import generate_key
 from notifier.web.application import create_app
 from notifier.web.route_log import RouteAccessLogger
-from tests.support.service import API_TOKEN, SECRET, Service, ServiceFactory, SmtpSink
+from tests.support.service import API_TOKEN, OFFICE, SECRET, Service, ServiceFactory, SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +65,7 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
         retry_max_seconds=0.2,
         retry_window_seconds=30,
         worker_poll_delay=0.01,
+        office=OFFICE,
     )
 
 
@@ -108,7 +109,7 @@ async def start_service_once(start_service: ServiceFactory) -> AsyncIterator[Ser
     async def get() -> Service:
         if "svc" not in holder:
             holder["svc"] = await start_service(worker=False, signing_secrets=("fuzz-signing-secret",),
-                                                staff_email_domains=("te-toimisto.example",))
+                                                staff_email_domains=("tyollisyysalue.example",))
         return holder["svc"]
 
     yield get
