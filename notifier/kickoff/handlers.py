@@ -15,7 +15,9 @@ from redis.asyncio.client import Pipeline
 from notifier.messages import status as st
 from notifier.casework.events import KickoffAttendance, KickoffCancelled, KickoffScheduled, Party
 from notifier.messages.intake import Outcome
+from notifier.messages.model import PlannedMessage
 from notifier.kickoff.planning import (
+    CALL_PROMPTS,
     REMINDER,
     KickoffPlan,
     plan_attendance,
@@ -26,6 +28,7 @@ from notifier.kickoff.model import KickoffState
 from notifier.app.runtime import Runtime
 from notifier.kickoff.store import load_session, stage_prompt, stage_session
 from notifier.kickoff.keys import session_key
+from notifier.kickoff.tokens import CallListLinks
 from notifier.clock import new_id, utcnow
 from notifier.validation import FieldError, Invalid
 
@@ -58,6 +61,7 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
 async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
     plan = plan_attendance(event, state, office(rt))
+    plan = replace(plan, messages=[with_call_list(rt, m) for m in plan.messages])
     prompt_ids = [new_id() for _ in plan.prompts]
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:
@@ -69,6 +73,15 @@ async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
 
     return Outcome(messages=plan.messages, stage=stage, watch=[session_key(event.session_id)],
                    answer={"session_id": event.session_id, "call_prompts": prompt_ids})
+
+
+def with_call_list(rt: Runtime, message: PlannedMessage) -> PlannedMessage:
+    """The staff member's call-prompt e-mail links to the session's call list (when links can be signed)."""
+    links = CallListLinks(rt.settings.signing_secrets, rt.settings.public_url)
+    if message.template != CALL_PROMPTS or not links.available:
+        return message
+    url = links.url(message.refs["session"], message.refs["staff"])
+    return replace(message, context={**message.context, "call_list_url": url})
 
 
 async def kickoff_cancelled(event: KickoffCancelled, rt: Runtime) -> Outcome:

@@ -15,3 +15,24 @@ def prompt_key(prompt_id: str) -> str:
 
 def outcomes_key(prompt_id: str) -> str:
     return f"{PREFIX}prompt:{prompt_id}:outcomes"
+
+
+def follow_up_key(prompt_id: str) -> str:
+    """The id of the prompt that follows an unanswered one (set once)."""
+    return f"{PREFIX}prompt:{prompt_id}:next"
+
+
+def follow_ups_key(session_id: str) -> str:
+    """List of a session's follow-up prompt ids (second and later attempts), oldest first."""
+    return f"{PREFIX}kickoff:{session_id}:followups"
+
+
+def unreachable_key(session_id: str) -> str:
+    """Hash: client id -> JSON {reason, prompt, at} of a session's unreachable clients."""
+    return f"{PREFIX}kickoff:{session_id}:unreachable"
+
+
+#: Sorted set of unreachable clients (JSON with ids only) by when they became so, for the daily e-mail.
+UNREACHABLE = f"{PREFIX}unreachable"
+#: Until when (ms) the daily e-mail has reported; and the day (local date) of the last one.
+UNREACHABLE_REPORTED = f"{PREFIX}unreachable:reported"

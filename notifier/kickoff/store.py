@@ -125,12 +125,19 @@ class CallPrompt:
     context: dict[str, Any]
     created_at: datetime
     outcomes: tuple[CallOutcome, ...] = field(default=())
+    attempt: int = 1  # 2, 3, … for follow-ups of unanswered calls (`attempts.py`)
+    due_at: datetime | None = None  # a follow-up is due from this time (the next working day)
+    previous: str | None = None  # the unanswered prompt this one follows
 
 
 def stage_prompt(pipe: Pipeline, sealer: Sealer, prompt_id: str, planned: PlannedPrompt, session: KickoffSession,
-                 now: datetime) -> None:
-    meta = {"id": prompt_id, "session_id": session.id, "client_id": planned.client_id, "staff_id": session.staff.id,
-            "language": planned.language, "created_at": now.astimezone(timezone.utc).isoformat()}
+                 now: datetime, *, attempt: int = 1, due_at: datetime | None = None, previous: str | None = None) -> None:
+    meta: dict[str, Any] = {"id": prompt_id, "session_id": session.id, "client_id": planned.client_id,
+                            "staff_id": session.staff.id, "language": planned.language,
+                            "created_at": now.astimezone(timezone.utc).isoformat()}
+    if attempt > 1:
+        meta.update(attempt=attempt, previous=previous,
+                    due_at=due_at.astimezone(timezone.utc).isoformat() if due_at else None)
     personal = {"name": planned.name, "first_name": planned.first_name, "phone": planned.phone,
                 "context": planned.context}
     key = prompt_key(prompt_id)
@@ -161,6 +168,8 @@ async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> l
             language=meta["language"], name=personal["name"], first_name=personal["first_name"],
             phone=personal.get("phone"), context=personal.get("context", {}),
             created_at=datetime.fromisoformat(meta["created_at"]), outcomes=recorded,
+            attempt=int(meta.get("attempt", 1)), previous=meta.get("previous"),
+            due_at=datetime.fromisoformat(meta["due_at"]) if meta.get("due_at") else None,
         ))
     return prompts
 
@@ -172,13 +181,19 @@ async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outco
     `also` queues writes that belong with the outcome into the same transaction (the contact
     log's entry and the case system's callback: `contacts.stage_recorded_call`).
     """
-    entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
-    key = outcomes_key(prompt.id)
     ttl = await redis.ttl(prompt_key(prompt.id))
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(key, sealer.seal(entry))
-        if ttl and ttl > 0:
-            pipe.expire(key, ttl)
+        stage_outcome(pipe, sealer, prompt, outcome, note, at, ttl)
         if also is not None:
             also(pipe)
         await pipe.execute()
+
+
+def stage_outcome(pipe: Pipeline, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str, at: datetime,
+                  ttl: int | None) -> None:
+    """Queue the append of a call's outcome (inside the caller's MULTI); `ttl` is the prompt's."""
+    entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
+    key = outcomes_key(prompt.id)
+    pipe.rpush(key, sealer.seal(entry))
+    if ttl and ttl > 0:
+        pipe.expire(key, ttl)

@@ -174,8 +174,12 @@ def schemas() -> dict[str, Schema]:
         "created_at": string(format="date-time"), "outcome": nullable(string(enum=["reached", "no-answer", "wrong-number", "rescheduled"])),
         "outcomes": array(obj({"outcome": string(), "note": nullable(string()), "at": string(format="date-time")},
                               ["outcome", "note", "at"])),
+        "attempt": {"type": "integer", "minimum": 1,
+                    "description": "1 for the first call; 2, 3, … for the follow-ups a `no-answer` schedules."},
+        "due_at": nullable(string("A follow-up is due from this time (08:00 on the next working day); null for "
+                                  "the first attempt.", format="date-time")),
     }, ["id", "session_id", "client_id", "staff_id", "name", "phone", "language", "status", "script", "created_at",
-        "outcome", "outcomes"])
+        "outcome", "outcomes", "attempt", "due_at"])
     staff_member = obj({
         "id": string(), "name": string(), "email": string(), "phone": nullable(string()), "language": LANGUAGE,
         "organisation": string(), "site": string(), "digest": {"type": "boolean"},
@@ -222,6 +226,17 @@ def schemas() -> dict[str, Schema]:
             "type": {"const": cb.PRACTICE_CHANGE_ACKNOWLEDGED}, "timestamp": string(format="date-time"),
             "data": obj({"practice_change_id": string(), "staff_id": string(), "at": string(format="date-time")},
                         ["practice_change_id", "staff_id", "at"]),
+        }, ["type", "timestamp", "data"]),
+        cb.CLIENT_UNREACHABLE: obj({
+            "type": {"const": cb.CLIENT_UNREACHABLE}, "timestamp": string(format="date-time"),
+            "data": obj({"client_id": string(), "session_id": string("The kickoff session the client missed."),
+                         "call_prompt_id": string("The prompt of the last call."), "staff_id": string(),
+                         "reason": string("`no-answer`: the last of NOTIFIER_CALL_ATTEMPTS calls went unanswered; "
+                                          "`wrong-number`: staff recorded a wrong number.",
+                                          enum=["no-answer", "wrong-number"]),
+                         "attempts": {"type": "integer", "minimum": 1}, "at": string(format="date-time")},
+                        ["client_id", "session_id", "call_prompt_id", "staff_id", "reason", "attempts", "at"],
+                        "Once per client and missed session."),
         }, ["type", "timestamp", "data"]),
     }
     return {
@@ -272,6 +287,7 @@ def schemas() -> dict[str, Schema]:
         "MessageStatusCallback": callback[cb.MESSAGE_STATUS],
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
         "PracticeChangeAcknowledgedCallback": callback[cb.PRACTICE_CHANGE_ACKNOWLEDGED],
+        "ClientUnreachableCallback": callback[cb.CLIENT_UNREACHABLE],
     }
 
 
@@ -519,6 +535,7 @@ def console_paths() -> dict[str, Schema]:
 
     identifier = path_id("Id.")
     token = path_id("The token from the sign-in e-mail.", "token")
+    call_list_token = path_id("The signed token from the call-prompt e-mail.", "token")
     texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
@@ -582,6 +599,18 @@ def console_paths() -> dict[str, Schema]:
         },
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},
+        "/console/calls/{token}": {"get": page(
+            "A kickoff session's call list (soittolista) for its staff member, from the signed link in the "
+            "call-prompt e-mail; no sign-in. Opening it changes nothing", "404",
+            parameters=[call_list_token, query("lang", "fi or sv; default the staff member's language."),
+                        query("saved", "Client id of a call just recorded.")], operation_id="callList")},
+        "/console/calls/{token}/{prompt}": {"post": form(
+            "Record a call's outcome on this prompt (as POST /api/call-prompts/{id}/outcome does): a `no-answer` "
+            "may schedule a follow-up, the last one or a `wrong-number` makes the client unreachable",
+            {"outcome": string(enum=["reached", "no-answer", "wrong-number", "rescheduled"]),
+             "note": string("Optional, up to 2000 characters.")}, "404", "409",
+            parameters=[call_list_token, path_id("The call prompt's id.", "prompt"), query("lang", "fi or sv.")],
+            operation_id="recordCallOnCallList")},
     }
 
 
@@ -601,6 +630,8 @@ def webhooks_out() -> dict[str, Schema]:
         cb.MESSAGE_STATUS: hook("A message was sent, delivered or failed", "MessageStatusCallback"),
         cb.CALL_PROMPT_OUTCOME: hook("Staff recorded how a call to a no-show client went", "CallPromptOutcomeCallback"),
         cb.PRACTICE_CHANGE_ACKNOWLEDGED: hook("A staff member read a practice change", "PracticeChangeAcknowledgedCallback"),
+        cb.CLIENT_UNREACHABLE: hook("A client who missed their kickoff could not be reached by phone",
+                                    "ClientUnreachableCallback"),
     }
 
 

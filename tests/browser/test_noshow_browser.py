@@ -1,0 +1,76 @@
+"""The no-show loop's pages in Debian's Chromium on a 360-px-wide phone: the staff member opens
+the call list from the call-prompt e-mail and records one `no-answer` and one `reached`, without
+JavaScript. Screenshots go to `tests/artifacts/noshow/` (the committed ones are in
+`docs/screenshots/`). Never `playwright install`: the browser is the system's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import pytest
+
+from tests.console.test_call_list import absent_session, call_list_service, prompts_of
+from tests.support.service import wait_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "noshow"
+PHONE = {"width": 360, "height": 740}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
+                                                              "(apt-get install -y chromium); the browser test needs it")
+playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')")
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_call_list_on_a_phone_without_javascript(start_service, receiver, chromium, tmp_path):
+    svc = await call_list_service(start_service, receiver)
+    link, _ = await absent_session(svc)
+    context = await chromium.new_context(viewport=PHONE, locale="fi-FI", java_script_enabled=False)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.goto(link)
+    assert await page.title() and "Soittolista" in await page.inner_text("h1")
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    await page.screenshot(path=str(folder / "call-list-phone.png"), full_page=True)
+
+    matti = page.locator("#c-C-1001")
+    await matti.get_by_label("Ei vastannut", exact=True).check()
+    await matti.get_by_label("Muistiinpano (vapaaehtoinen)").fill("Ei vastannut klo 9.15")
+    await matti.get_by_role("button", name="Kirjaa puhelu").click()
+    await page.locator("#c-C-1001 [role=status]").wait_for()
+    sven = page.locator("#c-C-2001")
+    await sven.get_by_label("Tavoitettu").check()
+    await sven.get_by_role("button", name="Kirjaa puhelu").click()
+    await page.locator("#c-C-2001 [role=status]").wait_for()
+    await page.screenshot(path=str(folder / "call-list-phone-recorded.png"), full_page=True)
+
+    await context.close()
+    # Measure the layout with JavaScript on (only to read scrollWidth; the page itself has none).
+    context = await chromium.new_context(viewport=PHONE, locale="fi-FI")
+    page = await context.new_page()
+    await page.goto(link)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    await context.close()
+
+    first = {p["client_id"]: p for p in await prompts_of(svc) if p["attempt"] == 1}
+    assert first["C-1001"]["outcome"] == "no-answer" and first["C-2001"]["outcome"] == "reached"
+    await wait_for(lambda: len(receiver.accepted("call_prompt.outcome")) == 2)
+    assert not errors, errors
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    shutil.copytree(folder, ARTIFACTS)
