@@ -22,6 +22,7 @@ from notifier.clock import utcnow
 from notifier.console.context import Ctx, read_form, visitor_context
 from notifier.console.message_log import stamper
 from notifier.kickoff.calls import CallConflict, record_call, session_prompts, unreachable_clients
+from notifier.kickoff.keys import call_requests_key
 from notifier.kickoff.model import KickoffState
 from notifier.kickoff.planning import CALL_SCRIPT
 from notifier.kickoff.store import OUTCOMES, CallPrompt, load_session
@@ -54,7 +55,7 @@ def _script(ctx: Ctx, prompt: CallPrompt, language: str) -> str:
 
 
 def client_rows(ctx: Ctx, state: KickoffState, prompts: list[CallPrompt], unreachable: dict[str, Any],
-                now: datetime) -> list[dict[str, Any]]:
+                now: datetime, call_requests: set[str] = frozenset()) -> list[dict[str, Any]]:
     """One row per client with prompts: the chain of attempts, its current prompt and status."""
     chains: dict[str, list[CallPrompt]] = {}
     for p in prompts:
@@ -80,6 +81,7 @@ def client_rows(ctx: Ctx, state: KickoffState, prompts: list[CallPrompt], unreac
         rows.append({
             "client_id": client_id, "name": current.name, "phone": current.phone, "tel": _tel(current.phone),
             "language": current.language, "status": status, "attempt": current.attempt,
+            "call_requested": client_id in call_requests,
             "due_at": current.due_at, "prompt_id": current.id, "history": history,
             "script": _script(ctx, current, ctx.language),
             "client_script": _script(ctx, current, current.language) if current.language != ctx.language else None,
@@ -91,7 +93,8 @@ def client_rows(ctx: Ctx, state: KickoffState, prompts: list[CallPrompt], unreac
 
 async def _render(ctx: Ctx, state: KickoffState, status: int = 200, **extra: Any) -> web.Response:
     prompts = await session_prompts(ctx.rt, state)
-    rows = client_rows(ctx, state, prompts, await unreachable_clients(ctx.rt, state.session.id), utcnow())
+    requests = {k.decode() for k in await ctx.rt.redis.hkeys(call_requests_key(state.session.id))}
+    rows = client_rows(ctx, state, prompts, await unreachable_clients(ctx.rt, state.session.id), utcnow(), requests)
     s = state.session
     return ctx.render("call-list", status=status, session=s, rows=rows, outcomes=OUTCOMES,
                       token=ctx.request.match_info["token"], max_attempts=ctx.rt.settings.call_attempts,

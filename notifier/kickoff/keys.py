@@ -24,15 +24,30 @@ def follow_up_key(prompt_id: str) -> str:
 
 def follow_ups_key(session_id: str) -> str:
     """List of a session's follow-up prompt ids (second and later attempts), oldest first."""
-    return f"{PREFIX}kickoff:{session_id}:followups"
+    return f"{PREFIX}followups:{session_id}"
 
 
 def unreachable_key(session_id: str) -> str:
     """Hash: client id -> JSON {reason, prompt, at} of a session's unreachable clients."""
-    return f"{PREFIX}kickoff:{session_id}:unreachable"
+    return f"{PREFIX}unreachable-clients:{session_id}"
 
 
 #: Sorted set of unreachable clients (JSON with ids only) by when they became so, for the daily e-mail.
 UNREACHABLE = f"{PREFIX}unreachable"
 #: Until when (ms) the daily e-mail has reported; and the day (local date) of the last one.
 UNREACHABLE_REPORTED = f"{PREFIX}unreachable:reported"
+
+
+def site_sessions_key(site: str) -> str:
+    """Sorted set of a site's session ids by start time (ms): the sessions rebooking may offer."""
+    return f"{PREFIX}site-sessions:{site}"
+
+
+def rebook_key(code_hash: str) -> str:
+    """A client's rebooking link, by the SHA-256 of its code (the code itself is not stored)."""
+    return f"{PREFIX}rebook:{code_hash}"
+
+
+def call_requests_key(session_id: str) -> str:
+    """Hash: client id -> when they chose "call me instead" on their rebooking link."""
+    return f"{PREFIX}call-requests:{session_id}"

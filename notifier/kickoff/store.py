@@ -26,7 +26,7 @@ from notifier.casework.addressing import Address
 from notifier.casework.events import Client, KickoffSession, Location, SessionStaff
 from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
-from notifier.kickoff.keys import session_key, prompt_key, outcomes_key
+from notifier.kickoff.keys import session_key, prompt_key, outcomes_key, site_sessions_key
 
 KEEP_AFTER_SESSION = timedelta(days=180)
 
@@ -58,7 +58,7 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
         "invitee_ids": [c.id for c in state.invitees],
         "reminders": state.reminders, "notified": sorted(state.notified), "absent": list(state.absent),
         "attendance_count": state.attendance_count, "prompts": state.prompts,
-        "updated_at": now.astimezone(timezone.utc).isoformat(),
+        "updated_at": now.astimezone(timezone.utc).isoformat(), "capacity": s.capacity,
     }
     loc, staff = s.location, s.staff
     personal = {
@@ -69,6 +69,9 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
     key = session_key(s.id)
     pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
     pipe.expireat(key, _expire_at(s))
+    # The site's sessions by start time: what rebooking offers (`rebooking.py`). Ids only.
+    pipe.zadd(site_sessions_key(s.site), {s.id: int(s.starts_at.timestamp() * 1000)})
+    pipe.zremrangebyscore(site_sessions_key(s.site), "-inf", int((now - KEEP_AFTER_SESSION).timestamp() * 1000))
 
 
 async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> KickoffState | None:
@@ -85,6 +88,7 @@ async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> Kickoff
         site=meta["site"],
         location=Location(**personal["location"]),
         staff=SessionStaff(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
+        capacity=meta.get("capacity"),
     )
     return KickoffState(
         session=session,

@@ -151,6 +151,9 @@ def schemas() -> dict[str, Schema]:
         "location": obj({"name": string(minLength=1), "street": string(), "postal_code": string(), "city": string()},
                         ["name"]),
         "staff": staff_in_event,
+        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000,
+                     "description": "Optional: seats. A session with as many invitees is full and is not offered to "
+                                    "clients rebooking after a no-show; without it, sessions are never full."},
     }, ["id", "starts_at", "ends_at", "site", "location", "staff"])
 
     def event(type_: str, data: Schema, description: str) -> Schema:
@@ -238,6 +241,15 @@ def schemas() -> dict[str, Schema]:
                         ["client_id", "session_id", "call_prompt_id", "staff_id", "reason", "attempts", "at"],
                         "Once per client and missed session."),
         }, ["type", "timestamp", "data"]),
+        cb.CLIENT_REBOOKED: obj({
+            "type": {"const": cb.CLIENT_REBOOKED}, "timestamp": string(format="date-time"),
+            "data": obj({"client_id": string(), "from_session_id": string("The session the client missed."),
+                         "session_id": string("The session the client chose: they are now its invitee."),
+                         "call_prompt_id": nullable(string("Their call prompt, now `rescheduled`.")),
+                         "at": string(format="date-time")},
+                        ["client_id", "from_session_id", "session_id", "call_prompt_id", "at"],
+                        "The client chose a new kickoff session through the link in their no-show message."),
+        }, ["type", "timestamp", "data"]),
     }
     return {
         "Problem": obj({
@@ -288,6 +300,7 @@ def schemas() -> dict[str, Schema]:
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
         "PracticeChangeAcknowledgedCallback": callback[cb.PRACTICE_CHANGE_ACKNOWLEDGED],
         "ClientUnreachableCallback": callback[cb.CLIENT_UNREACHABLE],
+        "ClientRebookedCallback": callback[cb.CLIENT_REBOOKED],
     }
 
 
@@ -498,6 +511,24 @@ def paths() -> dict[str, Schema]:
             "post": op("pages", "Unsubscribe (RFC 8058 one-click)", {**page_answers, **problems(413)},
                        parameters=[page_token, page_language], operation_id="unsubscribe"),
         },
+        "/r/{code}": {
+            "get": op("pages", "A client's rebooking page from the no-show SMS or e-mail: the site's upcoming "
+                      "sessions that are not full, and \"call me instead\" (opening it changes nothing)", {
+                          "200": html("The offer, or what was chosen with this link."),
+                          "404": html("The link is not valid: unknown, malformed or expired.")},
+                      parameters=[path_id("The link's 10-character code.", "code")], operation_id="rebookForm"),
+            "post": op("pages", "Choose a session (the client becomes its invitee and is invited) or ask to be called", {
+                "200": html("What was chosen (after a 303 to the page)."),
+                "303": {"description": "Chosen: to the link's page."},
+                "400": {**bad_form, "description": "No choice, or a session not on offer (the offer again); nothing is booked."},
+                "403": html("The form's token is not this link's; nothing is booked."),
+                "404": html("The link is not valid: unknown, malformed or expired."),
+                "409": html("The link has been used already; nothing is changed."), **problems(413)},
+                parameters=[path_id("The link's 10-character code.", "code")],
+                body=form_body(obj({"csrf": string("From the page."), "choice": string(enum=["session", "call"]),
+                                    "session_id": string("With `choice=session`.")}, ["csrf", "choice"])),
+                operation_id="rebook"),
+        },
         "/acknowledge/{token}": {
             "get": op("pages", "A practice change with an \"I have read this\" button", page_answers,
                       parameters=[page_token, page_language], operation_id="acknowledgeForm"),
@@ -632,6 +663,7 @@ def webhooks_out() -> dict[str, Schema]:
         cb.PRACTICE_CHANGE_ACKNOWLEDGED: hook("A staff member read a practice change", "PracticeChangeAcknowledgedCallback"),
         cb.CLIENT_UNREACHABLE: hook("A client who missed their kickoff could not be reached by phone",
                                     "ClientUnreachableCallback"),
+        cb.CLIENT_REBOOKED: hook("A client who missed their kickoff chose a new session", "ClientRebookedCallback"),
     }
 
 
