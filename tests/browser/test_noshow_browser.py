@@ -74,3 +74,35 @@ async def test_call_list_on_a_phone_without_javascript(start_service, receiver, 
     assert not errors, errors
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     shutil.copytree(folder, ARTIFACTS)
+
+
+async def test_rebooking_page_on_a_phone_without_javascript(start_service, chromium, tmp_path):
+    from tests.kickoff.test_rebooking import LINK
+    from tests.support.kickoff import attendance, invitee, scheduled, session_start, sms_outbox
+    from tests.support.staff import local_path
+    from notifier.kickoff.store import load_session
+
+    svc = await start_service()
+    await svc.case.send("kickoff.scheduled", scheduled("S-M", [invitee("C-5", "fi", email=None, phone="040 1234567")],
+                                                       starts_at=session_start(days_ahead=1)))
+    for sid, days in (("S-N1", 3), ("S-N2", 7)):
+        await svc.case.send("kickoff.scheduled", scheduled(sid, [invitee("X-5", "fi")], starts_at=session_start(days_ahead=days)))
+    await svc.case.send("kickoff.attendance", attendance("S-M", []))
+    body = (await wait_for(lambda: [m["body"] for m in sms_outbox(svc.outbox).values() if "/r/" in m["body"]]))[0]
+    link = local_path(LINK.findall(body)[0], svc)
+    context = await chromium.new_context(viewport=PHONE, locale="fi-FI", java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(link)
+    assert "Valitse uusi aika" in await page.inner_text("h1")
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    await page.screenshot(path=str(folder / "rebook-phone.png"), full_page=True)
+    await page.get_by_role("button", name="Valitse tämä aika").first.click()
+    await page.get_by_text("Sinulle on varattu paikka alkuinfoon").wait_for()
+    await page.screenshot(path=str(folder / "rebook-phone-done.png"), full_page=True)
+    await context.close()
+    state = await load_session(svc.runtime.redis, svc.runtime.store.sealer, "S-N1")
+    assert state.invitee("C-5") is not None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in folder.iterdir():
+        shutil.copy(shot, ARTIFACTS / shot.name)
