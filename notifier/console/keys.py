@@ -15,3 +15,6 @@ def session_key(session_id: str) -> str:
 
 def sign_in_sent_key(address_hash: str) -> str:
     return f"{PREFIX}console:sign-in-sent:{address_hash}"
+
+#: Hash: a "Needs attention" line's key -> JSON {by, at}: coordinators marked it handled.
+ATTENTION_HANDLED = f"{PREFIX}console:attention:handled"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from notifier.console import announcements as console_announcements
+from notifier.console import attention as console_attention
 from notifier.console import call_list
 from notifier.console import changes as console_changes
 from notifier.console import directory as console_directory
@@ -37,3 +38,4 @@ def add_routes(app: web.Application) -> None:
     console_log.add_routes(app)
     console_directory.add_routes(app)
     call_list.add_routes(app)
+    console_attention.add_routes(app)

@@ -51,3 +51,7 @@ def rebook_key(code_hash: str) -> str:
 def call_requests_key(session_id: str) -> str:
     """Hash: client id -> when they chose "call me instead" on their rebooking link."""
     return f"{PREFIX}call-requests:{session_id}"
+
+#: Sorted set of call prompts with no call recorded yet, by when they became due (ms): the
+#: coordinators' "Needs attention" queue lists those untouched for over a working day.
+OPEN_PROMPTS = f"{PREFIX}prompts:open"

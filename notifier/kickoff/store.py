@@ -26,7 +26,7 @@ from notifier.casework.addressing import Address
 from notifier.casework.events import Client, KickoffSession, Location, SessionStaff
 from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
-from notifier.kickoff.keys import session_key, prompt_key, outcomes_key, site_sessions_key
+from notifier.kickoff.keys import OPEN_PROMPTS, session_key, prompt_key, outcomes_key, site_sessions_key
 
 KEEP_AFTER_SESSION = timedelta(days=180)
 
@@ -147,6 +147,7 @@ def stage_prompt(pipe: Pipeline, sealer: Sealer, prompt_id: str, planned: Planne
     key = prompt_key(prompt_id)
     pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
     pipe.expireat(key, _expire_at(session))
+    pipe.zadd(OPEN_PROMPTS, {prompt_id: int((due_at or now).timestamp() * 1000)})
 
 
 async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> list[CallPrompt]:
@@ -201,3 +202,4 @@ def stage_outcome(pipe: Pipeline, sealer: Sealer, prompt: CallPrompt, outcome: s
     pipe.rpush(key, sealer.seal(entry))
     if ttl and ttl > 0:
         pipe.expire(key, ttl)
+    pipe.zrem(OPEN_PROMPTS, prompt.id)

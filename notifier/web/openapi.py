@@ -550,7 +550,8 @@ def console_paths() -> dict[str, Schema]:
 
     def page(summary: str, *codes: str, parameters: list[Schema] | None = None, operation_id: str) -> Schema:
         answers = {"200": html("The page."), "303": redirect, "503": unavailable}
-        extra = {"403": refused, "404": html("No such thing, or the link is not valid.")}
+        extra = {"403": refused, "404": html("No such thing, or the link is not valid."),
+                 "400": html("The page again, saying what in the address is wrong.")}
         answers.update({c: extra[c] for c in codes})
         return op("console", summary, answers, parameters=parameters, operation_id=operation_id)
 
@@ -630,6 +631,14 @@ def console_paths() -> dict[str, Schema]:
         },
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},
+        "/console/attention": {"get": page(
+            "Needs attention: messages that reached no one, unreachable clients, calls not made for over a working "
+            "day, digests that bounced; each with what to do. 400 (the page, with the error) for a bad period", "400",
+            parameters=[query("days", "Period in days, 1–90 (default 14)."), query("show", "`all` shows handled lines too.")],
+            operation_id="consoleAttention")},
+        "/console/attention/handled": {"post": form(
+            "Mark a line handled (400 and nothing changed for a line not in the queue)", {"item": string("The line's key.")},
+            operation_id="consoleAttentionHandled")},
         "/console/calls/{token}": {"get": page(
             "A kickoff session's call list (soittolista) for its staff member, from the signed link in the "
             "call-prompt e-mail; no sign-in. Opening it changes nothing", "404",

@@ -106,3 +106,32 @@ async def test_rebooking_page_on_a_phone_without_javascript(start_service, chrom
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for shot in folder.iterdir():
         shutil.copy(shot, ARTIFACTS / shot.name)
+
+
+async def test_needs_attention_on_a_phone_in_finnish_and_swedish(start_service, chromium, tmp_path):
+    from tests.support.console import console_service, minted_link
+    from tests.support.service import referral
+
+    svc = await console_service(start_service)
+    await svc.case.send("client.referred", referral("C-NOONE", email=None, phone=None))
+    await svc.case.send("client.referred", referral("C-NOONE-2", "sv", email=None, phone=None))
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for language, heading, button in (("fi", "Vaatii huomiota", "Merkitse käsitellyksi"),
+                                      ("sv", "Kräver åtgärd", "Markera som hanterat")):
+        context = await chromium.new_context(viewport=PHONE, locale="fi-FI")
+        page = await context.new_page()
+        await page.goto(await minted_link(svc, language=language))
+        await page.get_by_role("button").first.click()
+        await page.wait_for_url("**/console/practice-changes")
+        await page.goto(svc.url + "/console/attention")
+        assert heading in await page.inner_text("h1")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await page.screenshot(path=str(folder / f"attention-phone-{language}.png"), full_page=True)
+        await page.get_by_role("button", name=button).first.click()
+        await page.wait_for_url("**/console/attention?days=14")
+        await context.close()
+    assert len(await svc.runtime.redis.hgetall("notifier:console:attention:handled")) == 2
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in folder.iterdir():
+        shutil.copy(shot, ARTIFACTS / shot.name)
