@@ -55,3 +55,6 @@ def call_requests_key(session_id: str) -> str:
 #: Sorted set of call prompts with no call recorded yet, by when they became due (ms): the
 #: coordinators' "Needs attention" queue lists those untouched for over a working day.
 OPEN_PROMPTS = f"{PREFIX}prompts:open"
+
+#: Sorted set of rebookings (JSON with ids and the site) by when they were made: the figures page.
+REBOOKED = f"{PREFIX}rebooked"

@@ -19,6 +19,7 @@ cancelled or started meanwhile is not booked.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import string
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from redis.exceptions import WatchError
 
 from notifier.app.runtime import Runtime
 from notifier.casework.events import Party
-from notifier.kickoff.keys import call_requests_key, follow_up_key, prompt_key, rebook_key, session_key, site_sessions_key
+from notifier.kickoff.keys import REBOOKED, call_requests_key, follow_up_key, prompt_key, rebook_key, session_key, site_sessions_key
 from notifier.kickoff.model import SCHEDULED, KickoffState
 from notifier.kickoff.planning import REMINDER, plan_invitations
 from notifier.kickoff.store import load_prompts, load_session, stage_outcome, stage_session
@@ -175,6 +176,8 @@ async def book(rt: Runtime, code: str, session_id: str, now: datetime) -> dict[s
                             reminders={**target.reminders, **reminders})
             stage_session(pipe, rt.store.sealer, state, now)
             pipe.hset(link_key, mapping={"choice": session_id, "chosen_at": now.astimezone(timezone.utc).isoformat()})
+            pipe.zadd(REBOOKED, {json.dumps({"client": link.client_id, "from": link.session_id, "session": session_id,
+                                             "site": link.site}, sort_keys=True): int(now.timestamp() * 1000)})
             if found:
                 stage_outcome(pipe, rt.store.sealer, found[0], "rescheduled", "", now, ttl)
                 stage_recorded_call(found[0], "rescheduled", now, callbacks=callbacks)(pipe)

@@ -568,6 +568,9 @@ def console_paths() -> dict[str, Schema]:
     identifier = path_id("Id.")
     token = path_id("The token from the sign-in e-mail.", "token")
     call_list_token = path_id("The signed token from the call-prompt e-mail.", "token")
+    figure_params = [query("from", "First day (ISO date, default 29 days ago)."),
+                     query("to", "Last day (ISO date, default today; at most 400 days after `from`)."),
+                     query("site", "Site code; empty for all sites.")]
     texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
@@ -639,6 +642,15 @@ def console_paths() -> dict[str, Schema]:
         "/console/attention/handled": {"post": form(
             "Mark a line handled (400 and nothing changed for a line not in the queue)", {"item": string("The line's key.")},
             operation_id="consoleAttentionHandled")},
+        "/console/figures": {"get": page(
+            "The pilot's figures for a period and site: kickoff attendance per session, call outcomes, rebookings, "
+            "reachability, delivery per channel, practice changes read per week; SVG charts with data tables. "
+            "400 (the page, with the error) for a bad period or site", "400",
+            parameters=figure_params, operation_id="consoleFigures")},
+        "/console/figures.csv": {"get": op("console", "The same figures as CSV (`chart,label,value,unit,details`)", {
+            "200": answer("CSV.", string(), "text/csv"), "303": redirect, "503": unavailable,
+            "400": answer("A bad period or site.", string(), "text/plain")},
+            parameters=figure_params, operation_id="consoleFiguresCsv")},
         "/console/calls/{token}": {"get": page(
             "A kickoff session's call list (soittolista) for its staff member, from the signed link in the "
             "call-prompt e-mail; no sign-in. Opening it changes nothing", "404",

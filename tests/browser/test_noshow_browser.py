@@ -135,3 +135,30 @@ async def test_needs_attention_on_a_phone_in_finnish_and_swedish(start_service, 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for shot in folder.iterdir():
         shutil.copy(shot, ARTIFACTS / shot.name)
+
+
+async def test_figures_on_a_phone(start_service, chromium, tmp_path):
+    from tests.support.console import console_service, minted_link
+    from tests.support.kickoff import attendance, invitee, scheduled, session_start
+
+    svc = await console_service(start_service)
+    await svc.case.send("kickoff.scheduled", scheduled("S-FIG", [invitee("C-1", "fi", phone="040 1234567"),
+                                                                 invitee("C-2", "sv"), invitee("C-3", "fi")],
+                                                       starts_at=session_start(days_ahead=1)))
+    await svc.case.send("kickoff.attendance", attendance("S-FIG", ["C-2"]))
+    context = await chromium.new_context(viewport=PHONE, locale="fi-FI")
+    page = await context.new_page()
+    await page.goto(await minted_link(svc, language="fi"))
+    await page.get_by_role("button").first.click()
+    await page.wait_for_url("**/console/practice-changes")
+    await page.goto(svc.url + "/console/figures?to=" + (session_start(days_ahead=2).date().isoformat()))
+    assert "Luvut" in await page.inner_text("h1")
+    assert await page.locator("svg.chart").count() >= 3
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    await page.screenshot(path=str(folder / "figures-phone.png"), full_page=True)
+    await context.close()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for shot in folder.iterdir():
+        shutil.copy(shot, ARTIFACTS / shot.name)
