@@ -50,7 +50,7 @@ async def _link(request: web.Request) -> tuple[Runtime, RebookLink] | web.Respon
 
 async def _offer_page(rt: Runtime, link: RebookLink, status: int = 200, problem: str = "") -> web.Response:
     sessions = [{"id": s.session.id, "starts_at": s.session.starts_at.isoformat(), "ends_at": s.session.ends_at.isoformat(),
-                 "place": s.session.location.address} for s in await offers(rt, link, utcnow())]
+                 "place": s.session.location.address_in(link.language)} for s in await offers(rt, link, utcnow())]
     return _page(rt, "rebook", link.language, status=status, sessions=sessions, csrf=csrf_token(rt, link.code),
                  problem=problem, call_me=CALL_ME)
 
@@ -60,7 +60,8 @@ async def _done_page(rt: Runtime, link: RebookLink, status: int = 200, again: bo
     if link.choice and link.choice != CALL_ME:
         state = await load_session(rt.redis, rt.store.sealer, link.choice)
         if state is not None:
-            chosen = {"starts_at": state.session.starts_at.isoformat(), "place": state.session.location.address}
+            chosen = {"starts_at": state.session.starts_at.isoformat(),
+                      "place": state.session.location.address_in(link.language)}
     return _page(rt, "rebook-done", link.language, status=status, chosen=chosen, called=link.choice == CALL_ME,
                  again=again)
 

@@ -31,7 +31,6 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from notifier.app.runtime import Runtime
-from notifier.casework.events import Party
 from notifier.kickoff.keys import REBOOKED, call_requests_key, follow_up_key, prompt_key, rebook_key, session_key, site_sessions_key
 from notifier.kickoff.model import SCHEDULED, KickoffState
 from notifier.kickoff.planning import REMINDER, plan_invitations
@@ -144,11 +143,6 @@ async def current_prompt_id(redis: Redis, prompt_id: str) -> str:
     return prompt_id
 
 
-def _office(rt: Runtime) -> Party:
-    o = rt.settings.office
-    return Party(o.name, o.phone or None, o.email or None)
-
-
 async def book(rt: Runtime, code: str, session_id: str, now: datetime) -> dict[str, Any]:
     """Book the link's client into `session_id`; `{"result": "booked" | "used" | "unavailable" | "expired"}`."""
     link_key = rebook_key(code_hash(code))
@@ -165,7 +159,8 @@ async def book(rt: Runtime, code: str, session_id: str, now: datetime) -> dict[s
         client = missed.invitee(link.client_id) if missed else None
         if target is None or client is None or not offerable(target, link, now):
             return Outcome(answer={"result": "unavailable"}, watch=[session_key(session_id)])
-        messages = plan_invitations(target.session, (client,), _office(rt), rt.settings.timezone, now)
+        messages = plan_invitations(target.session, (client,), rt.settings.office, rt.settings.timezone, now,
+                                    rt.settings.provider)
         prompt_id = await current_prompt_id(rt.redis, link.prompt_id) if link.prompt_id else ""
         found = await load_prompts(rt.redis, rt.store.sealer, [prompt_id]) if prompt_id else []
         ttl = await rt.redis.ttl(prompt_key(prompt_id)) if found else None

@@ -70,7 +70,7 @@ async def report_unreachable(rt: Runtime, now: datetime | None = None) -> str | 
             rows.append({"client_id": ln["client"], "session_id": ln["session"], "site": ln.get("site", ""),
                          "reason": ln["reason"], "attempts": ln.get("attempts", 1),
                          "name": p.name if p else "", "phone": (p.phone or "") if p else ""})
-        planned = plan_report(rows, s.office.name, s.office.email, day)
+        planned = plan_report(rows, s.office.name.text("fi"), s.office.email or "", day)
 
         def stage(pipe: Any, ids: list[str]) -> None:
             pipe.hset(UNREACHABLE_REPORTED, mapping={"day": day, "until": str(until)})

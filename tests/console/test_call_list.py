@@ -57,7 +57,7 @@ async def absent_session(svc, session_id="S-CALL-1"):
     status, answer = await svc.case.send("kickoff.attendance", attendance(session_id, []))
     assert status == 202, answer
     def mine():
-        texts = [m.get_body(("plain",)).get_content() for m in emails(svc, "Soittopyynnöt")]
+        texts = [m.get_body(("plain",)).get_content() for m in emails(svc, "Soittolista")]
         return [t for t in texts if session_id in t]
     [text] = await wait_for(mine)
     [link] = _CALL_LIST.findall(text)

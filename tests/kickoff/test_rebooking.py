@@ -54,7 +54,7 @@ async def test_client_rebooks_from_the_no_show_sms_and_the_case_system_is_told(s
     assert status == 202
 
     sms = (await wait_for(lambda: [m for m in sms_outbox(svc.outbox).values()
-                               if m["to"] == "+358401234567" and m["body"].startswith("Du deltog inte")]))[0]
+                               if m["to"] == "+358401234567" and m["body"].startswith("Du kom inte")]))[0]
     [url] = LINK.findall(sms["body"])
     assert len(url) <= 40 and sms["segments"] <= 2 and sms["encoding"] == "GSM-7"
     assert "kan frånvaron påverka" in sms["body"]
