@@ -117,6 +117,12 @@ class Settings:
     ack_link_days: float = 60.0  # how long an "I have read this" link stays valid
     worker_poll_delay: float = 0.05
 
+    # Calls to clients who missed their kickoff (README "Call prompts"): attempts, retry delay in
+    # working days, and the local time of the authority's daily e-mail of unreachable clients.
+    call_attempts: int = 3
+    call_retry_working_days: int = 1
+    unreachable_report_at: tuple[int, int] = (15, 0)
+
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
@@ -269,6 +275,9 @@ class Settings:
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
             status_callback_retry_window_seconds=number("NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS", 3 * 86400.0),
+            call_attempts=max(int(number("NOTIFIER_CALL_ATTEMPTS", 3, int)), 1),
+            call_retry_working_days=max(int(number("NOTIFIER_CALL_RETRY_WORKING_DAYS", 1, int)), 1),
+            unreachable_report_at=parse_clock("NOTIFIER_UNREACHABLE_REPORT_AT", get("NOTIFIER_UNREACHABLE_REPORT_AT", "15:00")),
         )
 
 
@@ -324,6 +333,14 @@ def parse_digest_schedule(value: str) -> tuple[int, int, int] | None:
     if day[:3] not in _WEEKDAYS or not hour.isdigit() or not minute.isdigit() or int(hour) > 23 or int(minute) > 59:
         raise ConfigError(f"NOTIFIER_DIGEST_SCHEDULE must be like 'mon 07:00' or 'off', not {value!r}")
     return _WEEKDAYS.index(day[:3]), int(hour), int(minute)
+
+
+def parse_clock(name: str, value: str) -> tuple[int, int]:
+    """`15:00` -> (15, 0)."""
+    hour, _, minute = value.strip().partition(":")
+    if not hour.isdigit() or not minute.isdigit() or int(hour) > 23 or int(minute) > 59:
+        raise ConfigError(f"{name} must be a local time like '15:00', not {value!r}")
+    return int(hour), int(minute)
 
 
 def parse_status_callback(url: str, secret: str) -> tuple[str | None, str | None]:

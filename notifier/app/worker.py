@@ -19,6 +19,7 @@ from notifier.messages.claiming import BatchClaimWorker
 from notifier.app.config import Settings
 from notifier.messages.delivery import Deliverer
 from notifier.staff.digest import digest_cron_jobs, digest_functions
+from notifier.kickoff.unreachable import unreachable_cron_jobs
 from notifier.messages.letters import poll_suomifi_events
 from notifier.messages.model import EMAIL, SMS
 from notifier.messages.queue import QUEUE_NAME, job_deserializer, job_serializer
@@ -111,6 +112,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             *([cron(poll_suomifi, second={30}, unique=True, timeout=25)]
               if settings.letter_backend == "suomifi" and settings.suomifi_poll_events else []),
             *digest_cron_jobs(settings),  # the weekly digest; exactly once per person by its own claims
+            *unreachable_cron_jobs(settings),  # the authority's daily e-mail of unreachable clients
         ],
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings,

@@ -124,6 +124,7 @@ class KickoffSession:
     location: Location
     staff: SessionStaff
     provider: Party | None = None  # the provider holding the session, when the event names it
+    capacity: int | None = None  # seats; a full session is not offered for rebooking (issue 16)
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,21 @@ def read_kickoff_session(r: Reader) -> KickoffSession | None:
     if starts_at and ends_at and ends_at <= starts_at:
         r.fail("ends_at", "must be after starts_at")
         return None
+    capacity = read_capacity(r)
     if None in (sid, starts_at, ends_at, site, location, staff):
         return None
-    return KickoffSession(sid, starts_at, ends_at, site, location, staff, provider)  # type: ignore[arg-type]
+    return KickoffSession(sid, starts_at, ends_at, site, location, staff, provider, capacity)  # type: ignore[arg-type]
+
+
+def read_capacity(r: Reader) -> int | None:
+    """Optional `session.capacity`: a whole number of seats, 1–10000 (JSON booleans are not numbers)."""
+    value = r.raw("capacity", required=False)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        r.fail("capacity", "must be a whole number from 1 to 10000")
+        return None
+    return value
 
 
 def parse_kickoff_scheduled(data: Reader) -> KickoffScheduled | None:

@@ -25,3 +25,5 @@ def sign_ins_from_client_key(client_hash: str) -> str:
 def sign_ins_for_address_key(address_hash: str) -> str:
     """Sign-in links asked for one typed e-mail address today."""
     return f"{PREFIX}console:sign-ins:email:{address_hash}"
+#: Hash: a "Needs attention" line's key -> JSON {by, at}: coordinators marked it handled.
+ATTENTION_HANDLED = f"{PREFIX}console:attention:handled"

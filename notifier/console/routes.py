@@ -14,6 +14,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from notifier.console import announcements as console_announcements
+from notifier.console import attention as console_attention
+from notifier.console import call_list
+from notifier.console import figures as console_figures
 from notifier.console import changes as console_changes
 from notifier.console import directory as console_directory
 from notifier.console import message_log as console_log
@@ -35,3 +38,6 @@ def add_routes(app: web.Application) -> None:
     console_announcements.add_routes(app)
     console_log.add_routes(app)
     console_directory.add_routes(app)
+    call_list.add_routes(app)
+    console_attention.add_routes(app)
+    console_figures.add_routes(app)

@@ -15,7 +15,11 @@ from redis.asyncio.client import Pipeline
 from notifier.messages import status as st
 from notifier.casework.events import KickoffAttendance, KickoffCancelled, KickoffScheduled, Party
 from notifier.messages.intake import Outcome
+from notifier.messages.model import PlannedMessage
 from notifier.kickoff.planning import (
+    CALL_PROMPTS,
+    NO_SHOW,
+    NO_SHOW_EMAIL,
     REMINDER,
     KickoffPlan,
     plan_attendance,
@@ -26,6 +30,8 @@ from notifier.kickoff.model import KickoffState
 from notifier.app.runtime import Runtime
 from notifier.kickoff.store import load_session, stage_prompt, stage_session
 from notifier.kickoff.keys import session_key
+from notifier.kickoff.tokens import CallListLinks
+from notifier.kickoff.rebooking import first_upcoming, link_expiry, link_url, new_code, stage_link
 from notifier.clock import new_id, utcnow
 from notifier.validation import FieldError, Invalid
 
@@ -62,17 +68,44 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
 async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
     plan = plan_attendance(event, state, office(rt), provider(rt))
+    # Each newly told client's no-show SMS/e-mail carries their own rebooking link (`rebooking.py`).
+    codes = {m.refs["client"]: new_code() for m in plan.messages if m.template in (NO_SHOW, NO_SHOW_EMAIL)}
+    plan = replace(plan, messages=[with_rebooking_link(rt, with_call_list(rt, m), codes) for m in plan.messages])
     prompt_ids = [new_id() for _ in plan.prompts]
+    now = utcnow()
+    upcoming = await first_upcoming(rt.redis, state.session.site, now, state.session.id) if codes else None
+    expires = link_expiry(now, event.next_session_starts_at, upcoming)
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:
         now = utcnow()
         for prompt_id, prompt in zip(prompt_ids, plan.prompts):
             stage_prompt(pipe, rt.store.sealer, prompt_id, prompt, state.session, now)
         new = {p.client_id: pid for pid, p in zip(prompt_ids, plan.prompts)}
-        stage_session(pipe, rt.store.sealer, replace(plan.state, prompts={**plan.state.prompts, **new}), now)
+        prompts = {**plan.state.prompts, **new}
+        stage_session(pipe, rt.store.sealer, replace(plan.state, prompts=prompts), now)
+        for client_id, code in codes.items():
+            client = state.invitee(client_id)
+            stage_link(pipe, code, client_id=client_id, session_id=state.session.id, prompt_id=prompts.get(client_id, ""),
+                       site=state.session.site, language=client.language if client else "fi", expires_at=expires)
 
     return Outcome(messages=plan.messages, stage=stage, watch=[session_key(event.session_id)],
                    answer={"session_id": event.session_id, "call_prompts": prompt_ids})
+
+
+def with_call_list(rt: Runtime, message: PlannedMessage) -> PlannedMessage:
+    """The staff member's call-prompt e-mail links to the session's call list (when links can be signed)."""
+    links = CallListLinks(rt.settings.signing_secrets, rt.settings.public_url)
+    if message.template != CALL_PROMPTS or not links.available:
+        return message
+    url = links.url(message.refs["session"], message.refs["staff"])
+    return replace(message, context={**message.context, "call_list_url": url})
+
+
+def with_rebooking_link(rt: Runtime, message: PlannedMessage, codes: dict[str, str]) -> PlannedMessage:
+    code = codes.get(message.refs.get("client", "")) if message.template in (NO_SHOW, NO_SHOW_EMAIL) else None
+    if code is None:
+        return message
+    return replace(message, context={**message.context, "rebook_url": link_url(rt.settings.public_url, code)})
 
 
 async def kickoff_cancelled(event: KickoffCancelled, rt: Runtime) -> Outcome:

@@ -27,7 +27,7 @@ from notifier.casework.events import Client, KickoffSession, Location, SessionSt
 from notifier.casework.names import Bilingual, Party
 from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
-from notifier.kickoff.keys import session_key, prompt_key, outcomes_key
+from notifier.kickoff.keys import OPEN_PROMPTS, session_key, prompt_key, outcomes_key, site_sessions_key
 
 KEEP_AFTER_SESSION = timedelta(days=180)
 
@@ -70,7 +70,7 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
         "invitee_ids": [c.id for c in state.invitees],
         "reminders": state.reminders, "notified": sorted(state.notified), "absent": list(state.absent),
         "attendance_count": state.attendance_count, "prompts": state.prompts,
-        "updated_at": now.astimezone(timezone.utc).isoformat(),
+        "updated_at": now.astimezone(timezone.utc).isoformat(), "capacity": s.capacity,
     }
     loc, staff = s.location, s.staff
     personal = {
@@ -84,6 +84,9 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
     key = session_key(s.id)
     pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
     pipe.expireat(key, _expire_at(s))
+    # The site's sessions by start time: what rebooking offers (`rebooking.py`). Ids only.
+    pipe.zadd(site_sessions_key(s.site), {s.id: int(s.starts_at.timestamp() * 1000)})
+    pipe.zremrangebyscore(site_sessions_key(s.site), "-inf", int((now - KEEP_AFTER_SESSION).timestamp() * 1000))
 
 
 async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> KickoffState | None:
@@ -101,6 +104,7 @@ async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> Kickoff
         location=_location(personal["location"]),
         staff=SessionStaff(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
         provider=_party(personal.get("provider")),
+        capacity=meta.get("capacity"),
     )
     return KickoffState(
         session=session,
@@ -141,17 +145,25 @@ class CallPrompt:
     context: dict[str, Any]
     created_at: datetime
     outcomes: tuple[CallOutcome, ...] = field(default=())
+    attempt: int = 1  # 2, 3, … for follow-ups of unanswered calls (`attempts.py`)
+    due_at: datetime | None = None  # a follow-up is due from this time (the next working day)
+    previous: str | None = None  # the unanswered prompt this one follows
 
 
 def stage_prompt(pipe: Pipeline, sealer: Sealer, prompt_id: str, planned: PlannedPrompt, session: KickoffSession,
-                 now: datetime) -> None:
-    meta = {"id": prompt_id, "session_id": session.id, "client_id": planned.client_id, "staff_id": session.staff.id,
-            "language": planned.language, "created_at": now.astimezone(timezone.utc).isoformat()}
+                 now: datetime, *, attempt: int = 1, due_at: datetime | None = None, previous: str | None = None) -> None:
+    meta: dict[str, Any] = {"id": prompt_id, "session_id": session.id, "client_id": planned.client_id,
+                            "staff_id": session.staff.id, "language": planned.language,
+                            "created_at": now.astimezone(timezone.utc).isoformat()}
+    if attempt > 1:
+        meta.update(attempt=attempt, previous=previous,
+                    due_at=due_at.astimezone(timezone.utc).isoformat() if due_at else None)
     personal = {"name": planned.name, "first_name": planned.first_name, "phone": planned.phone,
                 "context": planned.context}
     key = prompt_key(prompt_id)
     pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
     pipe.expireat(key, _expire_at(session))
+    pipe.zadd(OPEN_PROMPTS, {prompt_id: int((due_at or now).timestamp() * 1000)})
 
 
 async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> list[CallPrompt]:
@@ -177,6 +189,8 @@ async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> l
             language=meta["language"], name=personal["name"], first_name=personal["first_name"],
             phone=personal.get("phone"), context=personal.get("context", {}),
             created_at=datetime.fromisoformat(meta["created_at"]), outcomes=recorded,
+            attempt=int(meta.get("attempt", 1)), previous=meta.get("previous"),
+            due_at=datetime.fromisoformat(meta["due_at"]) if meta.get("due_at") else None,
         ))
     return prompts
 
@@ -188,13 +202,20 @@ async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outco
     `also` queues writes that belong with the outcome into the same transaction (the contact
     log's entry and the case system's callback: `contacts.stage_recorded_call`).
     """
-    entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
-    key = outcomes_key(prompt.id)
     ttl = await redis.ttl(prompt_key(prompt.id))
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(key, sealer.seal(entry))
-        if ttl and ttl > 0:
-            pipe.expire(key, ttl)
+        stage_outcome(pipe, sealer, prompt, outcome, note, at, ttl)
         if also is not None:
             also(pipe)
         await pipe.execute()
+
+
+def stage_outcome(pipe: Pipeline, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str, at: datetime,
+                  ttl: int | None) -> None:
+    """Queue the append of a call's outcome (inside the caller's MULTI); `ttl` is the prompt's."""
+    entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
+    key = outcomes_key(prompt.id)
+    pipe.rpush(key, sealer.seal(entry))
+    if ttl and ttl > 0:
+        pipe.expire(key, ttl)
+    pipe.zrem(OPEN_PROMPTS, prompt.id)

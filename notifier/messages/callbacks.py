@@ -78,7 +78,9 @@ log = logging.getLogger("notifier.callbacks")
 MESSAGE_STATUS = "message.status"
 CALL_PROMPT_OUTCOME = "call_prompt.outcome"
 PRACTICE_CHANGE_ACKNOWLEDGED = "practice_change.acknowledged"
-EVENT_TYPES = (MESSAGE_STATUS, CALL_PROMPT_OUTCOME, PRACTICE_CHANGE_ACKNOWLEDGED)
+CLIENT_UNREACHABLE = "client.unreachable"
+CLIENT_REBOOKED = "client.rebooked"
+EVENT_TYPES = (MESSAGE_STATUS, CALL_PROMPT_OUTCOME, PRACTICE_CHANGE_ACKNOWLEDGED, CLIENT_UNREACHABLE, CLIENT_REBOOKED)
 
 #: The message statuses a case system is told about (the others are our own bookkeeping).
 MESSAGE_STATUSES = frozenset({st.SENT, st.DELIVERED, st.PERMANENT_FAILURE, st.TECHNICAL_FAILURE})
@@ -162,6 +164,22 @@ def acknowledgement_event(change_id: str, staff_id: str, at: datetime) -> dict[s
     digest = hashlib.sha256(f"{change_id}\n{staff_id}".encode()).hexdigest()[:40]
     return {"id": f"ack_{digest}", "type": PRACTICE_CHANGE_ACKNOWLEDGED, "at": _iso(at),
             "data": {"practice_change_id": change_id, "staff_id": staff_id}}
+
+
+def unreachable_event(prompt_id: str, session_id: str, client_id: str, staff_id: str, reason: str, attempts: int,
+                      at: datetime) -> dict[str, Any]:
+    """The client could not be reached by phone (`kickoff/attempts.py`): once per client and session."""
+    return {"id": f"unr_{session_id}_{client_id}", "type": CLIENT_UNREACHABLE, "at": _iso(at),
+            "data": {"client_id": client_id, "session_id": session_id, "call_prompt_id": prompt_id,
+                     "staff_id": staff_id, "reason": reason, "attempts": attempts}}
+
+
+def rebooked_event(client_id: str, from_session_id: str, session_id: str, call_prompt_id: str | None,
+                   at: datetime) -> dict[str, Any]:
+    """The client chose a new kickoff session through their rebooking link (`kickoff/rebooking.py`)."""
+    return {"id": f"rbk_{from_session_id}_{client_id}", "type": CLIENT_REBOOKED, "at": _iso(at),
+            "data": {"client_id": client_id, "from_session_id": from_session_id, "session_id": session_id,
+                     "call_prompt_id": call_prompt_id}}
 
 
 def stage_event(pipe: Pipeline, stream: str, event: dict[str, Any], now: datetime) -> None:

@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
 from notifier.console import routes as console_routes
+from notifier.kickoff import pages as rebooking_pages
 from notifier.staff import pages as staff_pages
 from notifier.web import (
     call_prompts,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
     sms_reports.add_routes(app)
     staff_api.add_routes(app)
     staff_pages.add_routes(app)
+    rebooking_pages.add_routes(app)
     metrics_endpoint.add_routes(app)
     contact_log_api.add_routes(app)
     console_routes.add_routes(app)

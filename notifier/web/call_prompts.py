@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from notifier.kickoff.planning import CALL_SCRIPT
-from notifier.kickoff.store import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
-from notifier.messages.contact_log import stage_recorded_call
+from notifier.kickoff.calls import CallConflict, record_call, session_prompts
+from notifier.kickoff.store import OUTCOMES, CallPrompt, load_prompts, load_session
 from notifier.clock import utcnow
 from notifier.validation import FieldError, Invalid, Reader
 from notifier.web.auth import CASE_SYSTEM, require_role
@@ -43,6 +43,8 @@ def prompt_view(prompt: CallPrompt, absent: set[str], script: str, request: web.
         "status": state,
         "script": script,
         "created_at": local(prompt.created_at, tz),
+        "attempt": prompt.attempt,
+        "due_at": local(prompt.due_at, tz) if prompt.due_at else None,
         "outcome": latest.outcome if latest else None,
         "outcomes": [{"outcome": o.outcome, "note": o.note or None, "at": local(o.at, tz)} for o in prompt.outcomes],
     }
@@ -64,7 +66,7 @@ async def list_call_prompts(request: web.Request) -> web.Response:
     state = await load_session(rt.redis, rt.store.sealer, session_id[:128])
     if state is None:
         raise Problem(404, "no such kickoff session")
-    prompts = await load_prompts(rt.redis, rt.store.sealer, list(state.prompts.values()))
+    prompts = await session_prompts(rt, state)
     absent = set(state.absent)
     return web.json_response({"session_id": session_id,
                               "call_prompts": [_view(request, p, absent) for p in prompts]})
@@ -94,9 +96,10 @@ async def record_call_outcome(request: web.Request) -> web.Response:
         outcome, note = read_outcome(await json_body(request, 64 * 1024))
     except Invalid as exc:
         raise Problem(422, "the outcome does not match the API contract", exc.errors) from None
-    at = utcnow()
-    await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, at,
-                         also=stage_recorded_call(found[0], outcome, at, callbacks=bool(rt.settings.status_callback_url)))
+    try:
+        await record_call(rt, found[0], outcome, note, utcnow())
+    except CallConflict:
+        raise Problem(409, "the call prompt changed during the request; retry") from None
     [prompt] = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
     state = await load_session(rt.redis, rt.store.sealer, prompt.session_id)
     return web.json_response(_view(request, prompt, set(state.absent) if state else set()))

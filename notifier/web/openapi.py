@@ -160,6 +160,9 @@ def schemas() -> dict[str, Schema]:
                          "city": bilingual(100)}, ["name"]),
         "staff": staff_in_event,
         "provider": ref("Party"),
+        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000,
+                     "description": "Optional: seats. A session with as many invitees is full and is not offered to "
+                                    "clients rebooking after a no-show; without it, sessions are never full."},
     }, ["id", "starts_at", "ends_at", "site", "location", "staff"])
 
     def event(type_: str, data: Schema, description: str) -> Schema:
@@ -186,8 +189,12 @@ def schemas() -> dict[str, Schema]:
         "created_at": string(format="date-time"), "outcome": nullable(string(enum=["reached", "no-answer", "wrong-number", "rescheduled"])),
         "outcomes": array(obj({"outcome": string(), "note": nullable(string()), "at": string(format="date-time")},
                               ["outcome", "note", "at"])),
+        "attempt": {"type": "integer", "minimum": 1,
+                    "description": "1 for the first call; 2, 3, … for the follow-ups a `no-answer` schedules."},
+        "due_at": nullable(string("A follow-up is due from this time (08:00 on the next working day); null for "
+                                  "the first attempt.", format="date-time")),
     }, ["id", "session_id", "client_id", "staff_id", "name", "phone", "language", "status", "script", "created_at",
-        "outcome", "outcomes"])
+        "outcome", "outcomes", "attempt", "due_at"])
     staff_member = obj({
         "id": string(), "name": string(), "email": string(), "phone": nullable(string()), "language": LANGUAGE,
         "organisation": string(), "site": string(), "digest": {"type": "boolean"},
@@ -234,6 +241,26 @@ def schemas() -> dict[str, Schema]:
             "type": {"const": cb.PRACTICE_CHANGE_ACKNOWLEDGED}, "timestamp": string(format="date-time"),
             "data": obj({"practice_change_id": string(), "staff_id": string(), "at": string(format="date-time")},
                         ["practice_change_id", "staff_id", "at"]),
+        }, ["type", "timestamp", "data"]),
+        cb.CLIENT_UNREACHABLE: obj({
+            "type": {"const": cb.CLIENT_UNREACHABLE}, "timestamp": string(format="date-time"),
+            "data": obj({"client_id": string(), "session_id": string("The kickoff session the client missed."),
+                         "call_prompt_id": string("The prompt of the last call."), "staff_id": string(),
+                         "reason": string("`no-answer`: the last of NOTIFIER_CALL_ATTEMPTS calls went unanswered; "
+                                          "`wrong-number`: staff recorded a wrong number.",
+                                          enum=["no-answer", "wrong-number"]),
+                         "attempts": {"type": "integer", "minimum": 1}, "at": string(format="date-time")},
+                        ["client_id", "session_id", "call_prompt_id", "staff_id", "reason", "attempts", "at"],
+                        "Once per client and missed session."),
+        }, ["type", "timestamp", "data"]),
+        cb.CLIENT_REBOOKED: obj({
+            "type": {"const": cb.CLIENT_REBOOKED}, "timestamp": string(format="date-time"),
+            "data": obj({"client_id": string(), "from_session_id": string("The session the client missed."),
+                         "session_id": string("The session the client chose: they are now its invitee."),
+                         "call_prompt_id": nullable(string("Their call prompt, now `rescheduled`.")),
+                         "at": string(format="date-time")},
+                        ["client_id", "from_session_id", "session_id", "call_prompt_id", "at"],
+                        "The client chose a new kickoff session through the link in their no-show message."),
         }, ["type", "timestamp", "data"]),
     }
     return {
@@ -284,6 +311,8 @@ def schemas() -> dict[str, Schema]:
         "MessageStatusCallback": callback[cb.MESSAGE_STATUS],
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
         "PracticeChangeAcknowledgedCallback": callback[cb.PRACTICE_CHANGE_ACKNOWLEDGED],
+        "ClientUnreachableCallback": callback[cb.CLIENT_UNREACHABLE],
+        "ClientRebookedCallback": callback[cb.CLIENT_REBOOKED],
     }
 
 
@@ -500,6 +529,24 @@ def paths() -> dict[str, Schema]:
             "post": op("pages", "Unsubscribe (RFC 8058 one-click)", {**page_answers, **problems(413)},
                        parameters=[page_token, page_language], operation_id="unsubscribe"),
         },
+        "/r/{code}": {
+            "get": op("pages", "A client's rebooking page from the no-show SMS or e-mail: the site's upcoming "
+                      "sessions that are not full, and \"call me instead\" (opening it changes nothing)", {
+                          "200": html("The offer, or what was chosen with this link."),
+                          "404": html("The link is not valid: unknown, malformed or expired.")},
+                      parameters=[path_id("The link's 10-character code.", "code")], operation_id="rebookForm"),
+            "post": op("pages", "Choose a session (the client becomes its invitee and is invited) or ask to be called", {
+                "200": html("What was chosen (after a 303 to the page)."),
+                "303": {"description": "Chosen: to the link's page."},
+                "400": {**bad_form, "description": "No choice, or a session not on offer (the offer again); nothing is booked."},
+                "403": html("The form's token is not this link's; nothing is booked."),
+                "404": html("The link is not valid: unknown, malformed or expired."),
+                "409": html("The link has been used already; nothing is changed."), **problems(413)},
+                parameters=[path_id("The link's 10-character code.", "code")],
+                body=form_body(obj({"csrf": string("From the page."), "choice": string(enum=["session", "call"]),
+                                    "session_id": string("With `choice=session`.")}, ["csrf", "choice"])),
+                operation_id="rebook"),
+        },
         "/acknowledge/{token}": {
             "get": op("pages", "A practice change with an \"I have read this\" button", page_answers,
                       parameters=[page_token, page_language], operation_id="acknowledgeForm"),
@@ -521,7 +568,8 @@ def console_paths() -> dict[str, Schema]:
 
     def page(summary: str, *codes: str, parameters: list[Schema] | None = None, operation_id: str) -> Schema:
         answers = {"200": html("The page."), "303": redirect, "503": unavailable}
-        extra = {"403": refused, "404": html("No such thing, or the link is not valid.")}
+        extra = {"403": refused, "404": html("No such thing, or the link is not valid."),
+                 "400": html("The page again, saying what in the address is wrong.")}
         answers.update({c: extra[c] for c in codes})
         return op("console", summary, answers, parameters=parameters, operation_id=operation_id)
 
@@ -538,6 +586,10 @@ def console_paths() -> dict[str, Schema]:
 
     identifier = path_id("Id.")
     token = path_id("The token from the sign-in e-mail.", "token")
+    call_list_token = path_id("The signed token from the call-prompt e-mail.", "token")
+    figure_params = [query("from", "First day (ISO date, default 29 days ago)."),
+                     query("to", "Last day (ISO date, default today; at most 400 days after `from`)."),
+                     query("site", "Site code; empty for all sites.")]
     texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
@@ -603,6 +655,35 @@ def console_paths() -> dict[str, Schema]:
                                                           parameters=[identifier], operation_id="consoleRevokeStaffLinks")},
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},
+        "/console/attention": {"get": page(
+            "Needs attention: messages that reached no one, unreachable clients, calls not made for over a working "
+            "day, digests that bounced; each with what to do. 400 (the page, with the error) for a bad period", "400",
+            parameters=[query("days", "Period in days, 1–90 (default 14)."), query("show", "`all` shows handled lines too.")],
+            operation_id="consoleAttention")},
+        "/console/attention/handled": {"post": form(
+            "Mark a line handled (400 and nothing changed for a line not in the queue)", {"item": string("The line's key.")},
+            operation_id="consoleAttentionHandled")},
+        "/console/figures": {"get": page(
+            "The pilot's figures for a period and site: kickoff attendance per session, call outcomes, rebookings, "
+            "reachability, delivery per channel, practice changes read per week; SVG charts with data tables. "
+            "400 (the page, with the error) for a bad period or site", "400",
+            parameters=figure_params, operation_id="consoleFigures")},
+        "/console/figures.csv": {"get": op("console", "The same figures as CSV (`chart,label,value,unit,details`)", {
+            "200": answer("CSV.", string(), "text/csv"), "303": redirect, "503": unavailable,
+            "400": answer("A bad period or site.", string(), "text/plain")},
+            parameters=figure_params, operation_id="consoleFiguresCsv")},
+        "/console/calls/{token}": {"get": page(
+            "A kickoff session's call list (soittolista) for its staff member, from the signed link in the "
+            "call-prompt e-mail; no sign-in. Opening it changes nothing", "404",
+            parameters=[call_list_token, query("lang", "fi or sv; default the staff member's language."),
+                        query("saved", "Client id of a call just recorded.")], operation_id="callList")},
+        "/console/calls/{token}/{prompt}": {"post": form(
+            "Record a call's outcome on this prompt (as POST /api/call-prompts/{id}/outcome does): a `no-answer` "
+            "may schedule a follow-up, the last one or a `wrong-number` makes the client unreachable",
+            {"outcome": string(enum=["reached", "no-answer", "wrong-number", "rescheduled"]),
+             "note": string("Optional, up to 2000 characters.")}, "404", "409",
+            parameters=[call_list_token, path_id("The call prompt's id.", "prompt"), query("lang", "fi or sv.")],
+            operation_id="recordCallOnCallList")},
     }
 
 
@@ -622,6 +703,9 @@ def webhooks_out() -> dict[str, Schema]:
         cb.MESSAGE_STATUS: hook("A message was sent, delivered or failed", "MessageStatusCallback"),
         cb.CALL_PROMPT_OUTCOME: hook("Staff recorded how a call to a no-show client went", "CallPromptOutcomeCallback"),
         cb.PRACTICE_CHANGE_ACKNOWLEDGED: hook("A staff member read a practice change", "PracticeChangeAcknowledgedCallback"),
+        cb.CLIENT_UNREACHABLE: hook("A client who missed their kickoff could not be reached by phone",
+                                    "ClientUnreachableCallback"),
+        cb.CLIENT_REBOOKED: hook("A client who missed their kickoff chose a new session", "ClientRebookedCallback"),
     }
 
 

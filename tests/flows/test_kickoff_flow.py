@@ -340,8 +340,11 @@ async def test_call_prompt_api(start_service):
     assert [(o["outcome"], o["note"]) for o in second["outcomes"]] == [
         ("no-answer", None), ("rescheduled", "Tulee seuraavaan alkuinfoon.")]
     status, listing = await svc.api("GET", "/api/call-prompts?session_id=S-API")
-    again = {p["client_id"]: p for p in listing["call_prompts"]}
+    again = {p["client_id"]: p for p in listing["call_prompts"] if p["attempt"] == 1}
     assert again["C-1"]["outcome"] == "rescheduled" and again["C-2"]["status"] == "open"
+    # The no-answer scheduled a second attempt, due on the next working day (kickoff/attempts.py).
+    [follow_up] = [p for p in listing["call_prompts"] if p["attempt"] == 2]
+    assert follow_up["client_id"] == "C-1" and follow_up["due_at"] and follow_up["outcome"] is None
 
 
 async def test_session_personal_data_is_sealed_in_redis(start_service):

@@ -37,7 +37,8 @@ def test_document_is_valid_openapi_3_1():
     doc = document("https://notifier.example")
     validate(doc)
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["webhooks"]) == {"message.status", "call_prompt.outcome", "practice_change.acknowledged"}
+    assert set(doc["webhooks"]) == {"message.status", "call_prompt.outcome", "practice_change.acknowledged",
+                                    "client.unreachable", "client.rebooked"}
 
 
 def test_every_route_of_the_app_is_documented_and_nothing_else(tmp_path):
