@@ -21,9 +21,9 @@ local max_wait = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 local start = math.max(tat, now)
 local wait = start - now
-if wait > max_wait then return -wait end
+if wait > max_wait then return {-wait, tostring(start)} end
 redis.call('SET', KEYS[1], tostring(start + interval), 'PX', math.ceil(wait + interval) + 1000)
-return wait
+return {wait, tostring(start)}
 """
 
 
@@ -31,6 +31,7 @@ return wait
 class Slot:
     wait_seconds: float
     reserved: bool
+    at_ms: float = 0.0  # the slot on Redis's clock (ms since the epoch): what workers agree on
 
 
 class RateLimiter:
@@ -45,5 +46,6 @@ class RateLimiter:
         if rate is None:
             return Slot(0.0, True)
         interval_ms = 1000.0 / rate
-        wait = int(await self._script(keys=[rate_key(channel)], args=[interval_ms, self.max_wait_ms]))
-        return Slot(abs(wait) / 1000.0, wait >= 0)
+        wait, at = await self._script(keys=[rate_key(channel)], args=[interval_ms, self.max_wait_ms])
+        wait = int(wait)
+        return Slot(abs(wait) / 1000.0, wait >= 0, float(at))
