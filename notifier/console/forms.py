@@ -1,7 +1,8 @@
 """The console's HTML forms as the JSON API's documents, and the API's field errors as form errors.
 
 The console does not parse anything itself: a form becomes exactly the document the JSON API
-takes (`parse_change`, `parse_announcement`, `parse_staff` read it), and the errors those parsers
+takes (validated by the models `ChangeInput`, `AnnouncementInput`, `StaffInput` of
+`staff/contract.py`), and the errors those models
 name (`title.fi`, `audience.sites[0]`, …) are put next to the form field they concern, as a
 message from the Babel catalogs (msgids here, translated when the page is rendered).
 Pure functions: no I/O, no clock (the time zone and "now" are passed in).

@@ -13,6 +13,8 @@ from typing import Any
 import msgspec
 
 from notifier.casework.events import EVENT
+from notifier.kickoff.contract import CallOutcomeInput
+from notifier.staff.contract import AnnouncementInput, ChangeInput, DigestRunInput, StaffInput
 from notifier.messages import callbacks as cb
 from notifier.messages import contact_log as contacts
 from notifier.messages import status as st
@@ -130,7 +132,10 @@ def op(tag: str, summary: str, responses: dict[str, Schema], *, description: str
 # -- schemas --------------------------------------------------------------------------------------
 
 #: Request bodies, generated from the models that validate them: name -> model.
-MODELS: dict[str, Any] = {"CaseEvent": EVENT}
+MODELS: dict[str, Any] = {
+    "CaseEvent": EVENT, "StaffInput": StaffInput, "ChangeInput": ChangeInput, "AnnouncementInput": AnnouncementInput,
+    "DigestRunInput": DigestRunInput, "CallOutcomeInput": CallOutcomeInput,
+}
 
 
 def model_schemas() -> dict[str, Schema]:
@@ -150,7 +155,7 @@ def _tidy(schema: Any) -> Any:
     if isinstance(schema, dict):
         return {k: _tidy(v) for k, v in schema.items()
                 if not (k == "title" and isinstance(v, str)) and not (k == "required" and v == [])}
-    if isinstance(schema, list):
+    if isinstance(schema, (list, tuple)):  # a tuple default is a JSON array
         return [_tidy(v) for v in schema]
     return schema
 
@@ -187,7 +192,6 @@ def schemas() -> dict[str, Schema]:
         "id": string(), "name": string(), "email": string(), "phone": nullable(string()), "language": LANGUAGE,
         "organisation": string(), "site": string(), "digest": {"type": "boolean"},
     }, ["id", "name", "email", "phone", "language", "organisation", "site", "digest"])
-    texts = obj({"fi": string(minLength=1), "sv": string(minLength=1)}, ["fi"], "Finnish required, Swedish optional.")
     change = obj({
         "id": string(), "title": obj({"fi": string(), "sv": string()}, ["fi"]), "body": obj({"fi": string(), "sv": string()}, ["fi"]),
         "effective_from": string(format="date"), "sites": array(string()), "organisations": array(string()),
@@ -243,23 +247,8 @@ def schemas() -> dict[str, Schema]:
         "Message": message,
         "CallPrompt": call_prompt,
         "StaffMember": staff_member,
-        "StaffInput": obj({
-            "name": string(minLength=1, maxLength=200), "email": string(format="email"), "phone": string(maxLength=40),
-            "language": LANGUAGE, "organisation": CODE, "site": CODE, "digest": {"type": "boolean"},
-        }, ["name", "email", "language", "organisation", "site"]),
-        "Texts": texts,
-        "PracticeChangeInput": obj({
-            "title": texts, "body": texts, "effective_from": string(format="date"),
-            "sites": array(CODE), "organisations": array(CODE),
-        }, ["title", "body", "effective_from"]),
         "PracticeChange": change,
         "DigestRun": run,
-        "AnnouncementInput": obj({
-            "subject": texts, "body": texts,
-            "audience": obj({"sites": array(CODE), "organisations": array(CODE), "staff_ids": array(ID)}),
-            "channels": array(string(enum=["email", "sms"]), minItems=1, maxItems=2),
-            "send_at": string(format="date-time"),
-        }, ["subject", "body", "audience", "channels"]),
         "Contact": contact,
         "MessageStatusCallback": callback[cb.MESSAGE_STATUS],
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
@@ -347,10 +336,7 @@ def paths() -> dict[str, Schema]:
         "/api/call-prompts/{id}/outcome": {"post": op("call prompts", "Record how a call went", {
             "200": answer("The prompt with every call recorded.", ref("CallPrompt")),
             **problems(400, 401, 404, 413, 415, 422),
-        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(obj({
-            "outcome": string(enum=["reached", "no-answer", "wrong-number", "rescheduled"]),
-            "note": string("Free text for staff; never sent to case systems.", maxLength=2000),
-        }, ["outcome"])), operation_id="recordCallOutcome")},
+        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(ref("CallOutcomeInput")), operation_id="recordCallOutcome")},
         "/api/clients/{id}/contacts": {"get": op("contact log", "Every message and call to one client", {
             "200": answer("Oldest first; no content, no personal details.", obj({
                 "client_id": string(), "contacts": array(ref("Contact"))}, ["client_id", "contacts"])),
@@ -386,7 +372,7 @@ def paths() -> dict[str, Schema]:
             "post": op("practice changes", "Post a practice change", {
                 "201": answer("Stored; it goes into the next digests.", ref("PracticeChange")),
                 **problems(400, 401, 403, 413, 415, 422),
-            }, security=COORD, body=json_body(ref("PracticeChangeInput")), operation_id="postPracticeChange"),
+            }, security=COORD, body=json_body(ref("ChangeInput")), operation_id="postPracticeChange"),
             "get": op("practice changes", "Practice changes, oldest first", {
                 "200": answer("The changes.", obj({"practice_changes": array(ref("PracticeChange"))}, ["practice_changes"])),
                 **problems(401, 403, 422),
@@ -412,8 +398,7 @@ def paths() -> dict[str, Schema]:
         "/api/digests/run": {"post": op("digest", "Run the weekly digest now", {
             "202": answer("Started; follow it at /api/digests/runs/{id}.", ref("DigestRun")),
             **problems(400, 401, 403, 413, 422, 503),
-        }, security=COORD, body=json_body(obj({"week": string("ISO week, e.g. 2026-W49; not in the future.",
-                                                             pattern="^[0-9]{4}-W[0-9]{2}$")}), required=False),
+        }, security=COORD, body=json_body(ref("DigestRunInput"), required=False),
             operation_id="runDigest")},
         "/api/digests/runs": {"get": op("digest", "The latest 20 digest runs", {
             "200": answer("Newest first.", obj({"runs": array(ref("DigestRun"))}, ["runs"])), **problems(401, 403),
