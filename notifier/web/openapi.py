@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from notifier.casework.events import EVENT
+from notifier.console.forms import ANNOUNCEMENT_FIELDS, CHANGE_FIELDS, STAFF_FIELDS
 from notifier.kickoff.contract import CallOutcomeInput
 from notifier.staff.contract import AnnouncementInput, ChangeInput, DigestRunInput, StaffInput
 from notifier.messages import callbacks as cb
@@ -495,7 +496,11 @@ def console_paths() -> dict[str, Schema]:
 
     identifier = path_id("Id.")
     token = path_id("The token from the sign-in e-mail.", "token")
-    texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
+
+    def fields(form_fields: dict[str, str], *leave_out: str) -> dict[str, Schema]:
+        """A console form's fields, which are its model's (`console/forms.py`); lists repeat the field."""
+        return {k: string() for k in form_fields if k not in leave_out}
+
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
         "/console/": {"get": page("The same as /console", operation_id="consoleHomeSlash")},
@@ -519,8 +524,7 @@ def console_paths() -> dict[str, Schema]:
         "/console/practice-changes": {"get": page("Practice changes and how many have read each", operation_id="consoleChanges")},
         "/console/practice-changes/new": {
             "get": page("Form for a new practice change", operation_id="consoleNewChange"),
-            "post": form("Post a practice change", {**{k: v for k, v in texts.items() if not k.startswith("subject")},
-                                                    "effective_from": string(), "sites": string(), "organisations": string()},
+            "post": form("Post a practice change", fields(CHANGE_FIELDS),
                          operation_id="consolePostChange"),
         },
         "/console/practice-changes/{id}": {"get": page("A practice change: who has and has not read it", "404",
@@ -530,9 +534,7 @@ def console_paths() -> dict[str, Schema]:
         "/console/announcements": {"get": page("Announcements sent", operation_id="consoleAnnouncements")},
         "/console/announcements/new": {
             "get": page("Form for an announcement", operation_id="consoleNewAnnouncement"),
-            "post": form("Send an announcement", {**{k: v for k, v in texts.items() if not k.startswith("title")},
-                                                 "sites": string(), "organisations": string(), "staff_ids": string(),
-                                                 "channels": string(), "send_at": string(), "request_id": string()},
+            "post": form("Send an announcement", {**fields(ANNOUNCEMENT_FIELDS), "request_id": string()},
                          "409", operation_id="consolePostAnnouncement"),
         },
         "/console/announcements/{id}": {"get": page("An announcement and how its messages fared", "404",
@@ -546,15 +548,12 @@ def console_paths() -> dict[str, Schema]:
                                        operation_id="consoleStaff")},
         "/console/staff/new": {
             "get": page("Form for a new staff member", operation_id="consoleNewStaff"),
-            "post": form("Add a staff member", {"id": string(), "name": string(), "email": string(), "phone": string(),
-                                                "language": string(), "organisation": string(), "site": string()},
-                         "409", operation_id="consoleAddStaff"),
+            "post": form("Add a staff member", fields(STAFF_FIELDS), "409", operation_id="consoleAddStaff"),
         },
         "/console/staff/{id}/edit": {
             "get": page("Form to edit a staff member", "404", parameters=[identifier], operation_id="consoleEditStaff"),
-            "post": form("Save a staff member", {"name": string(), "email": string(), "phone": string(),
-                                                 "language": string(), "organisation": string(), "site": string()},
-                         "404", "409", parameters=[identifier], operation_id="consoleSaveStaff"),
+            "post": form("Save a staff member", fields(STAFF_FIELDS, "id"), "404", "409", parameters=[identifier],
+                         operation_id="consoleSaveStaff"),
         },
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},
