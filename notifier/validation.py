@@ -156,6 +156,20 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Bad("must be a whole number")
+    return value
+
+
+def _bounded(low: int | None, high: int | None, value: int) -> int:
+    if low is not None and value < low:
+        raise Bad(f"must be at least {low}")
+    if high is not None and value > high:
+        raise Bad(f"must be at most {high}")
+    return value
+
+
 def _list_item(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 128 or _CONTROL.search(value):
         raise Bad("must be a non-empty single-line string of at most 128 characters")
@@ -195,6 +209,12 @@ def Choice(*allowed: str, detail: str | None = None, description: str | None = N
     """One of a few words (`"reached"`, `"no-answer"`, …)."""
     return Annotated[Literal[allowed], Meta(description=description),  # type: ignore[valid-type]
                      Check(partial(text_value, max_length=64)), one_of(allowed, detail)]
+
+
+def Count(minimum: int | None = None, maximum: int | None = None, *, description: str | None = None) -> Any:
+    """A whole number (not a boolean) within bounds, e.g. a session's capacity."""
+    return Annotated[int, Meta(ge=minimum, le=maximum, description=description),
+                     Check(_integer), Check(partial(_bounded, minimum, maximum))]
 
 
 Identifier = Annotated[str, Meta(min_length=1, max_length=128, pattern=ID_PATTERN,
@@ -278,7 +298,8 @@ def _compile(tp: Any) -> Reader:
         return _sequence(tp, Items())
     if isinstance(tp, type) and issubclass(tp, Struct):
         return _struct(tp)
-    defaults = {str: [partial(text_value, max_length=200)], bool: [_boolean], datetime: [text_value, _datetime],
+    defaults = {str: [partial(text_value, max_length=200)], bool: [_boolean], int: [_integer],
+                datetime: [text_value, _datetime],
                 Date_: [text_value, _date]}
     if tp in defaults:
         return _leaf(defaults[tp])

@@ -97,7 +97,7 @@ def typed_datetime(value: str, tz: ZoneInfo) -> datetime | None:
 
 # -- forms from the API's models ----------------------------------------------------------------
 
-TEXT, CHOICES, CHECK = "text", "choices", "check"
+TEXT, CHOICES, CHECKBOX = "text", "choices", "checkbox"
 
 
 def _model_of(tp: Any) -> Any:
@@ -113,7 +113,7 @@ def _model_of(tp: Any) -> Any:
 
 def form_fields(model: type[Struct]) -> dict[str, str]:
     """The form fields that make `model`'s document, each with its kind (TEXT, CHOICES: a list,
-    CHECK: a checkbox). Texts get one field per language (`title_fi`, `title_sv`); another nested
+    CHECKBOX: a bool). Texts get one field per language (`title_fi`, `title_sv`); another nested
     model's fields are the form's own (`audience.sites` is the field `sites`)."""
     out: dict[str, str] = {}
     for f in msgspec.structs.fields(model):
@@ -125,14 +125,20 @@ def form_fields(model: type[Struct]) -> dict[str, str]:
         elif typing.get_origin(tp) in (list, tuple):
             out[f.name] = CHOICES
         else:
-            out[f.name] = CHECK if tp is bool else TEXT
+            out[f.name] = CHECKBOX if tp is bool else TEXT
     return out
 
 
 def form_values(form: Form, fields: dict[str, str], limit: int = 25_000) -> dict[str, Any]:
     """What was typed into a form, to make its document and to show again."""
-    return {k: choices(form, k) if kind == CHOICES else form.get(k) == "on" if kind == CHECK else text(form, k, limit)
-            for k, kind in fields.items()}
+    def value(key: str, kind: str) -> Any:
+        if kind == CHOICES:
+            return choices(form, key)
+        if kind == CHECKBOX:
+            return form.get(key) == "on"
+        return text(form, key, limit)
+
+    return {k: value(k, kind) for k, kind in fields.items()}
 
 
 def form_document(model: type[Struct], values: dict[str, Any],

@@ -1,8 +1,8 @@
 """Announcements from coordinators: choosing the recipients, posting, and following delivery.
 
 One code path for both ways coordinators send them: `POST /api/announcements`
-(`web/staff_api.py`) and the coordinators' console (`web/console_announcements.py`). Parsing and
-storage are in `practice.py`, who gets what in `planning_staff.py`; this module reads the
+(`web/staff_api.py`) and the coordinators' console (`console/announcements.py`). The body is the
+model `AnnouncementInput` (`contract.py`), who gets what is in `planning.py`; this module reads the
 directory, calls those, and stores the result through `intake.commit` (the messages, their send
 jobs and the announcement in one transaction).
 """

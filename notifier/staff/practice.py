@@ -1,4 +1,4 @@
-"""Practice changes and their acknowledgements: parsing and storage (announcements: `announcements.py`).
+"""Practice changes and their acknowledgements: storage (bodies: `contract.py`; announcements: `announcements.py`).
 
 Layout (prefix `notifier:`):
   change:<id>           hash: doc (JSON: title, body, effective_from, sites, organisations),

@@ -1,9 +1,12 @@
 """The OpenAPI 3.1 document of every HTTP endpoint: webhooks in, the API, the pages, and the
 status callbacks out (as OpenAPI `webhooks`). Served at `/api/openapi.json`, rendered at `/api/docs`.
 
-Written by hand next to the code it describes (the README is the prose; this is the contract):
-`tests/test_openapi.py` fails when a route of the app is missing here, and runs schemathesis
-against the real app to check that every answer matches what is written.
+Paths, descriptions and answers are written here, next to the code they describe (the README is
+the prose). Request bodies are not: their schemas are generated from the models that validate
+them (`MODELS`: `casework/events.py`, `staff/contract.py`, `kickoff/contract.py`), and the
+console's form fields are those models' too (`console/forms.py`). `tests/web/test_openapi.py`
+fails when a route of the app is missing here, and runs schemathesis against the real app to
+check that every answer matches what is written.
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ def model_schemas() -> dict[str, Schema]:
     roots, components = msgspec.json.schema_components(list(MODELS.values()), ref_template=REF)
     out: dict[str, Schema] = {}
     for name, schema in [*zip(names, roots), *components.items()]:
-        if "$ref" in schema and set(schema) == {"$ref"}:
+        if schema == ref(name):
             continue  # a model that is a component itself: already among `components`
         out[name] = _tidy(schema)
     return out
@@ -160,11 +163,9 @@ def _tidy(schema: Any) -> Any:
         return [_tidy(v) for v in schema]
     return schema
 
+
 LOCAL_TIME = "Aware date and time in NOTIFIER_TIMEZONE (Europe/Helsinki), ISO 8601."
 LANGUAGE = string("Finnish or Swedish.", enum=["fi", "sv"])
-ID = string("1-128 letters, digits, `. _ : -`, starting with a letter or digit.",
-            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-CODE = string("Lower-case code: letters, digits, `-`, `_`.", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STATUSES = sorted(st.ALL)
 
 

@@ -1,8 +1,8 @@
 """Coordinators' API for staff communication (bearer `NOTIFIER_API_TOKEN`).
 
 `/api/staff` (the directory), `/api/practice-changes` (and their acknowledgements),
-`/api/digests` (runs of the weekly digest) and `/api/announcements`. Handlers are thin: parsing
-is in `staff.py`/`practice.py`, decisions in `planning_staff.py`, storing in `intake.py`.
+`/api/digests` (runs of the weekly digest) and `/api/announcements`. Handlers are thin: bodies
+are the models of `staff/contract.py`, decisions in `staff/planning.py`, storing in `intake.py`.
 """
 
 from __future__ import annotations
