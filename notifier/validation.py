@@ -74,6 +74,13 @@ class Check:
 
 
 @dataclass(frozen=True)
+class After:
+    """Turns what the type's own reader made into the field's value (`str | Bilingual` -> Bilingual)."""
+
+    convert: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
 class Items:
     """A list field's rules (the schema gets `maxItems`/`minItems` from the Meta beside it)."""
 
@@ -243,11 +250,14 @@ Codes = Annotated[tuple[CodeItem, ...], Meta(max_length=200), Items(max_items=20
 # -- the walker -----------------------------------------------------------------------------------
 
 _FAILED = object()
-Reader = Callable[[Any, str, list[FieldError]], Any]
-_READERS: dict[Any, Reader] = {}
+FieldReader = Callable[[Any, str, list[FieldError]], Any]
+_READERS: dict[Any, FieldReader] = {}
 
 
 def _join(path: str, key: str) -> str:
+    """`data.client` + `email`; an empty key is the field itself (a cross-check of a whole value)."""
+    if not key:
+        return path
     return f"{path}.{key}" if path else key
 
 
@@ -274,19 +284,23 @@ def validate_value(value: Any, field_type: Any, field: str) -> Any:
     return out
 
 
-def reader_for(tp: Any) -> Reader:
+def reader_for(tp: Any) -> FieldReader:
     found = _READERS.get(tp)
     if found is None:
         found = _READERS[tp] = _compile(tp)
     return found
 
 
-def _compile(tp: Any) -> Reader:
+def _compile(tp: Any) -> FieldReader:
     origin = typing.get_origin(tp)
     if origin is Annotated:
         base, *extras = typing.get_args(tp)
         checks = [m.read for m in extras if isinstance(m, Check)]
         items = next((m for m in extras if isinstance(m, Items)), None)
+        after = [m.convert for m in extras if isinstance(m, After)]
+        if after:
+            return _after(reader_for(Annotated[(base, *(m for m in extras if not isinstance(m, After)))]
+                                     if len(extras) > len(after) else base), after)
         if checks:
             return _leaf(checks)
         if items is not None or typing.get_origin(base) in (list, tuple):
@@ -306,7 +320,7 @@ def _compile(tp: Any) -> Reader:
     raise TypeError(f"no reader for {tp!r}: annotate it with a Check")
 
 
-def _leaf(checks: list[Callable[[Any], Any]]) -> Reader:
+def _leaf(checks: list[Callable[[Any], Any]]) -> FieldReader:
     def read(value: Any, path: str, errors: list[FieldError]) -> Any:
         try:
             for check in checks:
@@ -321,7 +335,19 @@ def _leaf(checks: list[Callable[[Any], Any]]) -> Reader:
     return read
 
 
-def _sequence(tp: Any, items: Items) -> Reader:
+def _after(read_base: FieldReader, converts: list[Callable[[Any], Any]]) -> FieldReader:
+    def read(value: Any, path: str, errors: list[FieldError]) -> Any:
+        value = read_base(value, path, errors)
+        if value is _FAILED or value is None:
+            return value
+        for convert in converts:
+            value = convert(value)
+        return value
+
+    return read
+
+
+def _sequence(tp: Any, items: Items) -> FieldReader:
     args = typing.get_args(tp)
     item_read = reader_for(args[0])
     as_tuple = typing.get_origin(tp) is tuple
@@ -362,7 +388,7 @@ def _sequence(tp: Any, items: Items) -> Reader:
     return read
 
 
-def _union(alternatives: tuple[Any, ...]) -> Reader:
+def _union(alternatives: tuple[Any, ...]) -> FieldReader:
     options = [a for a in alternatives if a is not type(None)]
     if len(options) == 1:
         return reader_for(options[0])
@@ -384,7 +410,7 @@ def _union(alternatives: tuple[Any, ...]) -> Reader:
     return read
 
 
-def _tagged(variants: list[type[Struct]]) -> Reader:
+def _tagged(variants: list[type[Struct]]) -> FieldReader:
     """`{"type": "<tag>", …}`: the variant named by the tag field (a webhook event's envelope)."""
     tag_field = variants[0].__struct_config__.tag_field
     by_tag = {v.__struct_config__.tag: v for v in variants}
@@ -414,12 +440,12 @@ def _tagged(variants: list[type[Struct]]) -> Reader:
 class _Field:
     name: str
     key: str
-    read: Reader
+    read: FieldReader
     required: bool
     default: Callable[[], Any]
 
 
-def _struct(cls: type[Struct]) -> Reader:
+def _struct(cls: type[Struct]) -> FieldReader:
     fields = [
         _Field(f.name, f.encode_name, reader_for(f.type), f.required,
                f.default_factory if f.default_factory is not msgspec.NODEFAULT else (lambda d=f.default: d))

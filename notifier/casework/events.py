@@ -15,6 +15,7 @@ from typing import Annotated, Any, Callable, ClassVar, Union
 from msgspec import Meta, Struct
 
 from notifier.casework.addressing import Address, PersonalId
+from notifier.casework.names import Name, Party, coerce_fields
 from notifier.validation import (
     DateTime,
     Email,
@@ -27,36 +28,15 @@ from notifier.validation import (
     validate,
 )
 
-Name = Text(200)
-Place = Text(200)
-
-
-class Bilingual(Struct, frozen=True):
-    """A name in both languages (`{"fi": …, "sv": …}`); either may be left out, not both."""
-
-    fi: Name | None = None  # type: ignore[valid-type]
-    sv: Name | None = None  # type: ignore[valid-type]
-
-    @staticmethod
-    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
-        if values.get("fi") is None and values.get("sv") is None:
-            fail("fi", "give the name in Finnish, in Swedish or in both")
-
-
-class Party(Struct, frozen=True):
-    """The TE-office or the provider as an event names it (defaults: configuration)."""
-
-    name: Name  # type: ignore[valid-type]
-    phone: Phone | None = None
-    email: Email | None = None
+PersonName = Text(200)
 
 
 class Client(Struct, frozen=True):
     """A client; everything but `id` and `language` is personal data."""
 
     id: Identifier
-    first_name: Name  # type: ignore[valid-type]
-    last_name: Name  # type: ignore[valid-type]
+    first_name: PersonName  # type: ignore[valid-type]
+    last_name: PersonName  # type: ignore[valid-type]
     language: Language
     email: Email | None = None
     phone: Phone | None = None  # as the case system sent it; planning normalises it
@@ -82,23 +62,33 @@ class ClientReferred(Struct, frozen=True):
 
 
 class Location(Struct, frozen=True):
-    name: Place  # type: ignore[valid-type]
-    street: Place | None = None  # type: ignore[valid-type]
+    """Where a session is held; name, street and city in fi and/or sv (Ratapihankatu/Bangårdsgatan)."""
+
+    name: Name()  # type: ignore[valid-type]
+    street: Name() | None = None  # type: ignore[valid-type]
     postal_code: Text(10) | None = None  # type: ignore[valid-type]
-    city: Text(100) | None = None  # type: ignore[valid-type]
+    city: Name(100) | None = None  # type: ignore[valid-type]
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name", "street", "city")
 
     @property
     def address(self) -> str:
-        """`Työnvälityspiste, Ratapihankatu 36, 20100 Turku` (the parts that are given)."""
-        town = " ".join(p for p in (self.postal_code, self.city) if p)
-        return ", ".join(p for p in (self.name, self.street, town) if p)
+        """`Työnvälityspiste, Ratapihankatu 36, 20100 Turku` (the Finnish forms of the parts given)."""
+        return self.address_in("fi")
+
+    def address_in(self, language: str) -> str:
+        """The parts that are given, each in `language` (else in the other one)."""
+        town = " ".join(p for p in (self.postal_code, self.city.text(language) if self.city else None) if p)
+        street = self.street.text(language) if self.street else None
+        return ", ".join(p for p in (self.name.text(language), street, town) if p)
 
 
 class SessionStaff(Struct, frozen=True):
     """The staff member responsible for a kickoff session (gets its call list)."""
 
     id: Identifier
-    name: Name  # type: ignore[valid-type]
+    name: PersonName  # type: ignore[valid-type]
     email: Email
     language: Language
     phone: Phone | None = None
@@ -111,6 +101,7 @@ class KickoffSession(Struct, frozen=True):
     site: Annotated[Identifier, Meta(description="The site, e.g. `turku`.")]
     location: Location
     staff: SessionStaff
+    provider: Party | None = None  # the provider holding the session, when the event names it
 
     @staticmethod
     def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:

@@ -175,6 +175,9 @@ def schemas() -> dict[str, Schema]:
         "language": LANGUAGE, "status": string(enum=STATUSES), "reason": nullable(string()),
         "created_at": string(LOCAL_TIME, format="date-time"), "send_at": nullable(string(format="date-time")),
         "attempts": {"type": "integer", "minimum": 0},
+        "name_fallback": array(string(), description="Fields (`office.name`, `location.street`, …) the event or the configuration "
+                                         "gave only in the other language than the recipient's: the text uses that "
+                                         "form. Fill in the missing language to fix it for the next messages."),
         "client_id": string(), "staff_id": string(), "session_id": string(),
         "recipient": obj({k: nullable(string("Masked.")) for k in ("email", "phone", "address", "personal_id")}),
         "history": array(obj({"status": string(enum=STATUSES), "at": string(format="date-time"),

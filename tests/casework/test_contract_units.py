@@ -9,12 +9,13 @@ import msgspec
 import pytest
 from msgspec import Meta, Struct
 
-from notifier.casework.events import Bilingual, Client
+from notifier.casework.events import Client
+from notifier.casework.names import Bilingual, Name
 from notifier.validation import Count, Identifier, Invalid, Items, Text, validate, validate_value
 
 
 class Place(Struct, frozen=True):
-    name: Text(200) | Bilingual  # type: ignore[valid-type]
+    name: Name()  # type: ignore[valid-type]
 
 
 class Row(Struct, frozen=True):
@@ -41,10 +42,12 @@ def errors_of(document: Any, model: Any) -> list[tuple[str, str]]:
 
 
 def test_a_name_is_a_string_or_both_languages():
-    assert validate({"name": " Turku "}, Place).name == "Turku"
+    assert validate({"name": " Turku "}, Place).name == Bilingual("Turku", "Turku")
     assert validate({"name": {"sv": "Åbo"}}, Place).name == Bilingual(None, "Åbo")
-    assert errors_of({"name": {}}, Place) == [("name.fi", "give the name in Finnish, in Swedish or in both")]
+    assert errors_of({"name": {}}, Place) == [("name", 'must give "fi" or "sv" (or be a string)')]
     assert errors_of({"name": 7}, Place) == [("name", "must be a string")]
+    schema = msgspec.json.schema(Place)["$defs"]["Place"]["properties"]["name"]
+    assert schema["anyOf"][1] == {"$ref": "#/$defs/Bilingual"} and schema["anyOf"][0]["type"] == "string"
 
 
 def test_every_error_is_named_by_its_path_and_cross_checks_see_what_read_fine():
