@@ -1,12 +1,12 @@
 """The contract's machinery: untrusted JSON read into typed models, every problem named by its field.
 
-Models are msgspec `Struct`s declared once (`casework/events.py`, `staff/contract.py`,
-`kickoff/contract.py`); the OpenAPI document's schemas are generated from the same classes
+Models are msgspec `Struct`s declared once (`casework/events.py`, `casework/names.py`,
+`staff/contract.py`, `kickoff/contract.py`); the OpenAPI document's schemas are generated from the same classes
 (`web/openapi.py`). msgspec stops at the first error, but a 422 must name *every* bad field in
 words people can act on, so `validate(document, Model)` walks the model's fields itself: each
 field type is an `Annotated` type whose `Meta` feeds the schema and whose `Check` reads the value
 (stripping, lengths, checksums, normalising), and a model may cross-check its fields in a
-`cross_check` static method. Fields are named as the README documents them: `data.client.email`,
+`cross_check` static method (given the fields that read fine). Fields are named as the README documents them: `data.client.email`,
 `invitees[1].id`.
 
 Unknown fields are ignored everywhere (documented in the README): case systems may send more
@@ -239,8 +239,7 @@ Flag = Annotated[bool, Check(_boolean)]
 Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=CODE_PATTERN,
                            description="Lower-case code: letters, digits, `-`, `_` (upper case is lowered)."),
                  Check(partial(text_value, max_length=64)), Check(_code)]
-#: An item of a list of ids or words: a non-empty single-line string of at most 128 characters.
-Word = Annotated[str, Meta(min_length=1, max_length=128), Check(_list_item)]
+#: Items of lists of codes and of ids: non-empty single-line strings of at most 128 characters.
 CodeItem = Annotated[str, Meta(min_length=1, max_length=64, pattern=CODE_PATTERN), Check(_list_item), Check(_code)]
 IdItem = Annotated[str, Meta(min_length=1, max_length=128, pattern=ID_PATTERN), Check(_list_item)]
 #: A list of codes, each once (`sites`, `organisations`).

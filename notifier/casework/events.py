@@ -10,7 +10,10 @@ add the envelope to `EVENT`, and register a handler in `casework/handlers.py`. P
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Callable, ClassVar, Union
+
+import msgspec
 
 from msgspec import Meta, Struct
 
@@ -132,8 +135,12 @@ class KickoffAttendance(Struct, frozen=True):
     attended: Annotated[tuple[IdItem, ...], Items(dedupe=True)]
     next_session: NextSession | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.next_session, datetime):  # built in code with the next start itself
+            msgspec.structs.force_setattr(self, "next_session", NextSession(self.next_session))
+
     @property
-    def next_session_starts_at(self):
+    def next_session_starts_at(self) -> datetime | None:
         return self.next_session.starts_at if self.next_session else None
 
 

@@ -16,7 +16,6 @@ from notifier.casework.events import (
     KickoffScheduled,
     KickoffSession,
     Location,
-    NextSession,
     Party,
     SessionStaff,
 )
@@ -125,7 +124,7 @@ def state() -> KickoffState:
 
 def test_attendance_tells_every_absentee_and_prompts_staff_in_their_language():
     next_at = STARTS + timedelta(days=7)
-    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), NextSession(next_at)), state(), OFFICE)
+    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), next_at), state(), OFFICE)
     got = by_client(plan.messages)
     assert "C-3" not in got
     assert [(m.template, m.channel) for m in got["C-1"]] == [(NO_SHOW, "sms")]
@@ -207,7 +206,7 @@ def test_contact_falls_back_to_the_provider_then_the_office_always_with_a_number
     provider = Party("Työelämän Infopiste Oy", "040 111 2222")
     assert contact_for(session(), OFFICE, provider) == {"name": "Työelämän Infopiste Oy", "phone": "040 111 2222"}
     # The provider the event names wins over the configured one; without a phone, the office it is.
-    named = replace(session(), provider=Party("Jobbcenter Ab", "040 333 4444"))
+    named = msgspec.structs.replace(session(), provider=Party("Jobbcenter Ab", "040 333 4444"))
     assert contact_for(named, OFFICE, provider) == {"name": "Jobbcenter Ab", "phone": "040 333 4444"}
     assert contact_for(session(), OFFICE, Party("Työelämän Infopiste Oy")) == {
         "name": "Turun seudun työllisyysalue", "phone": "02 262 3000"}
@@ -219,7 +218,7 @@ def test_places_and_names_reach_each_client_in_their_language_and_fallbacks_are_
     office = Party(Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde"), "02 262 3000")
     loc = Location(Bilingual("Työnvälityspiste", None), Bilingual("Ratapihankatu 36", "Bangårdsgatan 36"), "20100",
                    Bilingual("Turku", "Åbo"))
-    s = replace(session(), location=loc)
+    s = msgspec.structs.replace(session(), location=loc)
     plan = plan_scheduled(KickoffScheduled(s, (EMAIL_AND_PHONE, PHONE_ONLY)), None, office, TZ, NOW)
     got = by_client(plan.messages)
     fi, sv = got["C-1"][0], got["C-2"][0]
