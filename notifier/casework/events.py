@@ -1,30 +1,50 @@
-"""Case-system events: the webhook contract, parsed into plain dataclasses.
+"""Case-system events: the webhook contract, declared once as msgspec Structs.
 
-`parse_event(document)` returns a typed event or raises `Invalid` naming every offending field.
-Each event type has one parser registered in `PARSERS`; planning (`planning.py`) decides what
-each event means for whom.
+`parse_event(document)` returns the event's data as one of the models below, or raises `Invalid`
+naming every offending field (`notifier/validation.py`); the OpenAPI document's schemas are
+generated from the same classes (`EVENT` is the body of `POST /webhooks/case-events`). To add an
+event: declare its data model with a `type` class variable and an envelope tagged with the type,
+add the envelope to `EVENT`, and register a handler in `casework/handlers.py`. Planning
+(`referral.py`, `kickoff/planning.py`) decides what each event means for whom.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, ClassVar, Union
 
-from notifier.casework.addressing import Address, read_address, read_personal_id
-from notifier.casework.names import Bilingual, Party, coerce_fields, read_bilingual
-from notifier.validation import Invalid, Reader
+import msgspec
+
+from msgspec import Meta, Struct
+
+from notifier.casework.addressing import Address, PersonalId
+from notifier.casework.names import Name, Party, coerce_fields
+from notifier.validation import (
+    Count,
+    DateTime,
+    Email,
+    Identifier,
+    IdItem,
+    Items,
+    Language,
+    Phone,
+    Text,
+    validate,
+)
+
+PersonName = Text(200)
 
 
-@dataclass(frozen=True)
-class Client:
-    id: str
-    first_name: str
-    last_name: str
-    language: str
-    email: str | None = None
-    phone: str | None = None  # as the case system sent it; planning normalises it
-    personal_id: str | None = None  # henkilötunnus, checksum-validated (for Suomi.fi Messages)
+class Client(Struct, frozen=True):
+    """A client; everything but `id` and `language` is personal data."""
+
+    id: Identifier
+    first_name: PersonName  # type: ignore[valid-type]
+    last_name: PersonName  # type: ignore[valid-type]
+    language: Language
+    email: Email | None = None
+    phone: Phone | None = None  # as the case system sent it; planning normalises it
+    personal_id: PersonalId | None = None  # henkilötunnus, checksum-validated (for Suomi.fi Messages)
     address: Address | None = None  # postal address (for letters on paper)
 
     @property
@@ -32,62 +52,26 @@ class Client:
         return f"{self.first_name} {self.last_name}"
 
 
-@dataclass(frozen=True)
-class ClientReferred:
-    type = "client.referred"
+class ClientReferred(Struct, frozen=True):
+    """Sends the referral info letter."""
+
+    type: ClassVar[str] = "client.referred"
     client: Client
-    referred_at: datetime
+    referred_at: DateTime
     office: Party | None = None
     provider: Party | None = None
-
-
-def read_party(r: Reader, key: str) -> Party | None:
-    sub = r.child(key, required=False)
-    if sub is None:
-        return None
-    name = read_bilingual(sub, "name")
-    phone = sub.string("phone", required=False, max_length=40)
-    email = sub.email("email")
-    return Party(name, phone, email) if name else None
-
-
-def read_client(r: Reader) -> Client | None:
-    """Reads a client object (used by every event that names clients)."""
-    cid = r.identifier("id")
-    first = r.string("first_name")
-    last = r.string("last_name")
-    language = r.language()
-    email = r.email("email")
-    phone = r.string("phone", required=False, max_length=40)
-    personal_id = read_personal_id(r)
-    address = read_address(r)
-    if None in (cid, first, last, language):
-        return None
-    return Client(cid, first, last, language, email, phone, personal_id, address)  # type: ignore[arg-type]
-
-
-def parse_client_referred(data: Reader) -> ClientReferred | None:
-    client_r = data.child("client")
-    client = read_client(client_r) if client_r else None
-    referred_at = data.datetime("referred_at")
-    office = read_party(data, "office")
-    provider = read_party(data, "provider")
-    if client is None or referred_at is None:
-        return None
-    return ClientReferred(client, referred_at, office, provider)
 
 
 # -- kickoff info sessions (alkuinfo) -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Struct, frozen=True):
     """Where a session is held; name, street and city in fi and/or sv (Ratapihankatu/Bangårdsgatan)."""
 
-    name: Bilingual
-    street: Bilingual | None = None
-    postal_code: str | None = None
-    city: Bilingual | None = None
+    name: Name()  # type: ignore[valid-type]
+    street: Name() | None = None  # type: ignore[valid-type]
+    postal_code: Text(10) | None = None  # type: ignore[valid-type]
+    city: Name(100) | None = None  # type: ignore[valid-type]
 
     def __post_init__(self) -> None:
         coerce_fields(self, "name", "street", "city")
@@ -104,157 +88,101 @@ class Location:
         return ", ".join(p for p in (self.name.text(language), street, town) if p)
 
 
-@dataclass(frozen=True)
-class SessionStaff:
+class SessionStaff(Struct, frozen=True):
     """The staff member responsible for a kickoff session (gets its call list)."""
 
-    id: str
-    name: str
-    email: str
-    language: str
-    phone: str | None = None
+    id: Identifier
+    name: PersonName  # type: ignore[valid-type]
+    email: Email
+    language: Language
+    phone: Phone | None = None
 
 
-@dataclass(frozen=True)
-class KickoffSession:
-    id: str
-    starts_at: datetime
-    ends_at: datetime
-    site: str
+#: Seats of a kickoff session (issue 16's rebooking).
+Capacity = Count(1, 10_000, description="Optional: seats. A session with as many invitees is full and is not "
+                 "offered to clients rebooking after a no-show; without it, sessions are never full.")
+
+
+class KickoffSession(Struct, frozen=True):
+    id: Identifier
+    starts_at: Annotated[DateTime, Meta(description="In the future.")]
+    ends_at: Annotated[DateTime, Meta(description="After `starts_at`.")]
+    site: Annotated[Identifier, Meta(description="The site, e.g. `turku`.")]
     location: Location
     staff: SessionStaff
     provider: Party | None = None  # the provider holding the session, when the event names it
-    capacity: int | None = None  # seats; a full session is not offered for rebooking (issue 16)
+    capacity: Capacity | None = None
+
+    @staticmethod
+    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+        starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            fail("ends_at", "must be after starts_at")
 
 
-@dataclass(frozen=True)
-class KickoffScheduled:
-    type = "kickoff.scheduled"
+class KickoffScheduled(Struct, frozen=True):
+    """Sends binding invitations (and plans reminder SMS)."""
+
+    type: ClassVar[str] = "kickoff.scheduled"
     session: KickoffSession
-    invitees: tuple[Client, ...]
+    invitees: Annotated[tuple[Client, ...], Meta(min_length=1, max_length=5000),
+                        Items(max_items=5000, empty="must name at least one invitee", unique="id",
+                              duplicate="appears twice in invitees")]
 
 
-@dataclass(frozen=True)
-class KickoffAttendance:
+class NextSession(Struct, frozen=True):
+    starts_at: DateTime
+
+
+class KickoffAttendance(Struct, frozen=True):
     """Sent once the session has started and check-in closed: absent = invitees not in `attended`."""
 
-    type = "kickoff.attendance"
-    session_id: str
-    attended: tuple[str, ...]
-    next_session_starts_at: datetime | None = None
+    type: ClassVar[str] = "kickoff.attendance"
+    session_id: Identifier
+    attended: Annotated[tuple[IdItem, ...], Items(dedupe=True)]
+    next_session: NextSession | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.next_session, datetime):  # built in code with the next start itself
+            msgspec.structs.force_setattr(self, "next_session", NextSession(self.next_session))
+
+    @property
+    def next_session_starts_at(self) -> datetime | None:
+        return self.next_session.starts_at if self.next_session else None
 
 
-@dataclass(frozen=True)
-class KickoffCancelled:
-    type = "kickoff.cancelled"
-    session_id: str
+class KickoffCancelled(Struct, frozen=True):
+    """Tells every invitee; pending reminders are cancelled."""
+
+    type: ClassVar[str] = "kickoff.cancelled"
+    session_id: Identifier
 
 
-def read_location(r: Reader) -> Location | None:
-    name = read_bilingual(r, "name")
-    street = read_bilingual(r, "street", required=False)
-    postal_code = r.string("postal_code", required=False, max_length=10)
-    city = read_bilingual(r, "city", required=False, max_length=100)
-    return Location(name, street, postal_code, city) if name else None
+# -- the envelopes: {"type": "<event type>", "data": {...}} ---------------------------------------
 
 
-def read_staff(r: Reader) -> SessionStaff | None:
-    sid = r.identifier("id")
-    name = r.string("name")
-    email = r.email("email", required=True)
-    language = r.language()
-    phone = r.string("phone", required=False, max_length=40)
-    if None in (sid, name, email, language):
-        return None
-    return SessionStaff(sid, name, email, language, phone)  # type: ignore[arg-type]
+class ClientReferredEvent(Struct, frozen=True, tag_field="type", tag=ClientReferred.type):
+    data: ClientReferred
 
 
-def read_kickoff_session(r: Reader) -> KickoffSession | None:
-    sid = r.identifier("id")
-    starts_at = r.datetime("starts_at")
-    ends_at = r.datetime("ends_at")
-    site = r.identifier("site")
-    location_r = r.child("location")
-    location = read_location(location_r) if location_r else None
-    staff_r = r.child("staff")
-    staff = read_staff(staff_r) if staff_r else None
-    provider = read_party(r, "provider")
-    if starts_at and ends_at and ends_at <= starts_at:
-        r.fail("ends_at", "must be after starts_at")
-        return None
-    capacity = read_capacity(r)
-    if None in (sid, starts_at, ends_at, site, location, staff):
-        return None
-    return KickoffSession(sid, starts_at, ends_at, site, location, staff, provider, capacity)  # type: ignore[arg-type]
+class KickoffScheduledEvent(Struct, frozen=True, tag_field="type", tag=KickoffScheduled.type):
+    data: KickoffScheduled
 
 
-def read_capacity(r: Reader) -> int | None:
-    """Optional `session.capacity`: a whole number of seats, 1–10000 (JSON booleans are not numbers)."""
-    value = r.raw("capacity", required=False)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
-        r.fail("capacity", "must be a whole number from 1 to 10000")
-        return None
-    return value
+class KickoffAttendanceEvent(Struct, frozen=True, tag_field="type", tag=KickoffAttendance.type):
+    data: KickoffAttendance
 
 
-def parse_kickoff_scheduled(data: Reader) -> KickoffScheduled | None:
-    session_r = data.child("session")
-    session = read_kickoff_session(session_r) if session_r else None
-    items = data.list("invitees", required=True, max_items=5000)
-    invitees: list[Client] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items or []):
-        sub = data.item("invitees", i, item)
-        client = read_client(sub) if isinstance(item, dict) else None
-        if client is not None and client.id in seen:
-            sub.fail("id", "appears twice in invitees")
-        elif client is not None:
-            seen.add(client.id)
-            invitees.append(client)
-    if items is not None and not items:
-        data.fail("invitees", "must name at least one invitee")
-    if session is None or items is None:
-        return None
-    return KickoffScheduled(session, tuple(invitees))
+class KickoffCancelledEvent(Struct, frozen=True, tag_field="type", tag=KickoffCancelled.type):
+    data: KickoffCancelled
 
 
-def parse_kickoff_attendance(data: Reader) -> KickoffAttendance | None:
-    session_id = data.identifier("session_id")
-    attended = data.string_list("attended", required=True)
-    next_r = data.child("next_session", required=False)
-    next_starts = next_r.datetime("starts_at") if next_r else None
-    if session_id is None or attended is None or (next_r is not None and next_starts is None):
-        return None
-    return KickoffAttendance(session_id, tuple(dict.fromkeys(attended)), next_starts)
-
-
-def parse_kickoff_cancelled(data: Reader) -> KickoffCancelled | None:
-    session_id = data.identifier("session_id")
-    return KickoffCancelled(session_id) if session_id else None
-
+#: The body of `POST /webhooks/case-events`.
+EVENT = Union[ClientReferredEvent, KickoffScheduledEvent, KickoffAttendanceEvent, KickoffCancelledEvent]
 
 Event = Any
-PARSERS: dict[str, Callable[[Reader], Event | None]] = {
-    "client.referred": parse_client_referred,
-    "kickoff.scheduled": parse_kickoff_scheduled,
-    "kickoff.attendance": parse_kickoff_attendance,
-    "kickoff.cancelled": parse_kickoff_cancelled,
-}
 
 
 def parse_event(document: Any) -> Event:
-    root = Reader(document, "")
-    if not root.is_object():
-        raise Invalid(root.errors)
-    etype = root.string("type", max_length=64)
-    data = root.child("data")
-    if etype is not None and etype not in PARSERS:
-        root.fail("type", f"unknown event type; expected one of {', '.join(sorted(PARSERS))}")
-    if root.errors or data is None or etype is None:
-        raise Invalid(root.errors)
-    event = PARSERS[etype](data)
-    if root.errors or event is None:
-        raise Invalid(root.errors)
-    return event
+    """The event's data (`ClientReferred`, `KickoffScheduled`, …); Invalid names every bad field."""
+    return validate(document, EVENT).data

@@ -7,26 +7,35 @@ configuration gives such a field either as one string (the same in both language
 only the other one was given they get that, and the message records the field in `name_fallback`
 so that coordinators can fill the gap.
 
-`read_bilingual` is the one parser of such fields (used by `events.py`); `Bilingual` is the value;
-`Party` is an organisation as events and the configuration name it (one type for both).
+`Bilingual` is the value (a msgspec Struct: the model of the `{"fi", "sv"}` form); `Name(n)` is
+the field type of such a name in a model of the contract (`events.py`): it reads either form into
+a `Bilingual` and its schema says "a string or `Bilingual`". `Party` is an organisation as
+events and the configuration name it (one type for both).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Callable
 
-from notifier.validation import Reader
+import msgspec
+from msgspec import Meta, Struct
+
+from notifier.validation import After, Email, Phone, Text
 
 LANGUAGES = ("fi", "sv")
 
 
-@dataclass(frozen=True)
-class Bilingual:
-    """A name in Finnish and/or Swedish. A plain string is the same form in both (`same`)."""
+class Bilingual(Struct, frozen=True):
+    """A name in Finnish and/or Swedish (at least one). A plain string is the same form in both (`same`)."""
 
-    fi: str | None = None
-    sv: str | None = None
+    fi: Text(200) | None = None  # type: ignore[valid-type]
+    sv: Text(200) | None = None  # type: ignore[valid-type]
+
+    @staticmethod
+    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+        both_read = "fi" in values and "sv" in values  # (a form that failed is named already)
+        if both_read and values["fi"] is None and values["sv"] is None:
+            fail("", 'must give "fi" or "sv" (or be a string)')
 
     @classmethod
     def same(cls, text: str) -> "Bilingual":
@@ -68,58 +77,45 @@ class Bilingual:
         return self.fi or self.sv or ""
 
 
+def Name(max_length: int = 200) -> Any:
+    """The field type of a name clients read: a string (both languages) or `{"fi", "sv"}`, as a `Bilingual`.
+
+    Problems are named by field (`office.name.sv: must be a string`); an object with neither
+    language is `office.name: must give "fi" or "sv"`. `max_length` bounds the string form; each
+    form of the object may have 200 characters."""
+    return Annotated[Text(max_length) | Bilingual, Meta(description=_NAME), After(as_bilingual)]
+
+
+_NAME = ("A string (the same in both languages) or `{\"fi\": …, \"sv\": …}`; a client gets their language's form, "
+         "else the other one (recorded in the message's `name_fallback`).")
+
+
 def as_bilingual(value: "Bilingual | str | None") -> "Bilingual | None":
     """A plain string as the same form in both languages (for dataclasses built in code)."""
     return Bilingual.same(value) if isinstance(value, str) and value else (value or None)  # type: ignore[return-value]
 
 
-def coerce_fields(obj: Any, *names: str) -> None:
-    """In a frozen dataclass's `__post_init__`: make each named str field a `Bilingual`."""
+def coerce_fields(obj: Struct, *names: str) -> None:
+    """In a frozen Struct's `__post_init__`: make each named str field a `Bilingual` (built in code)."""
     for name in names:
         value = getattr(obj, name)
         if isinstance(value, str):
-            object.__setattr__(obj, name, as_bilingual(value))
+            msgspec.structs.force_setattr(obj, name, as_bilingual(value))
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(Struct, frozen=True):
     """The authority (employment area or municipality) or the provider: its name in fi and/or sv
     (a plain string is taken as the same in both) and how a client reaches it."""
 
-    name: Bilingual
-    phone: str | None = None
-    email: str | None = None
+    name: Name()  # type: ignore[valid-type]
+    phone: Phone | None = None
+    email: Email | None = None
 
     def __post_init__(self) -> None:
         coerce_fields(self, "name")
         for key in ("phone", "email"):
             if getattr(self, key) == "":
-                object.__setattr__(self, key, None)
-
-
-def read_bilingual(r: Reader, key: str, required: bool = True, max_length: int = 200) -> Bilingual | None:
-    """`key` as a string or as `{"fi", "sv"}` (each optional, at least one), with `Reader.string`'s checks.
-
-    Problems are named by field (`office.name.sv: must be a string`); an object with neither
-    language is `office.name: must give "fi" or "sv"`.
-    """
-    value = r.raw(key, required)
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        sub = r.child(key)
-        assert sub is not None  # a dict is an object
-        before = len(r.errors)
-        fi = sub.string("fi", required=False, max_length=max_length)
-        sv = sub.string("sv", required=False, max_length=max_length)
-        if len(r.errors) > before:
-            return None
-        if not fi and not sv:
-            r.fail(key, 'must give "fi" or "sv" (or be a string)')
-            return None
-        return Bilingual(fi, sv)
-    text = r.string(key, required, max_length=max_length)
-    return Bilingual.same(text) if text else None
+                msgspec.structs.force_setattr(self, key, None)
 
 
 class Localizer:

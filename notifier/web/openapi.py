@@ -1,15 +1,24 @@
 """The OpenAPI 3.1 document of every HTTP endpoint: webhooks in, the API, the pages, and the
 status callbacks out (as OpenAPI `webhooks`). Served at `/api/openapi.json`, rendered at `/api/docs`.
 
-Written by hand next to the code it describes (the README is the prose; this is the contract):
-`tests/test_openapi.py` fails when a route of the app is missing here, and runs schemathesis
-against the real app to check that every answer matches what is written.
+Paths, descriptions and answers are written here, next to the code they describe (the README is
+the prose). Request bodies are not: their schemas are generated from the models that validate
+them (`MODELS`: `casework/events.py`, `staff/contract.py`, `kickoff/contract.py`), and the
+console's form fields are those models' too (`console/forms.py`). `tests/web/test_openapi.py`
+fails when a route of the app is missing here, and runs schemathesis against the real app to
+check that every answer matches what is written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
+from notifier.casework.events import EVENT
+from notifier.console.forms import ANNOUNCEMENT_FIELDS, CHANGE_FIELDS, STAFF_FIELDS
+from notifier.kickoff.contract import CallOutcomeInput
+from notifier.staff.contract import AnnouncementInput, ChangeInput, DigestRunInput, StaffInput
 from notifier.messages import callbacks as cb
 from notifier.messages import contact_log as contacts
 from notifier.messages import status as st
@@ -25,8 +34,11 @@ Schema = dict[str, Any]
 # -- building blocks ------------------------------------------------------------------------------
 
 
+REF = "#/components/schemas/{name}"
+
+
 def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(name=name)}
 
 
 def string(description: str = "", **extra: Any) -> Schema:
@@ -123,51 +135,41 @@ def op(tag: str, summary: str, responses: dict[str, Schema], *, description: str
 
 # -- schemas --------------------------------------------------------------------------------------
 
+#: Request bodies, generated from the models that validate them: name -> model.
+MODELS: dict[str, Any] = {
+    "CaseEvent": EVENT, "StaffInput": StaffInput, "ChangeInput": ChangeInput, "AnnouncementInput": AnnouncementInput,
+    "DigestRunInput": DigestRunInput, "CallOutcomeInput": CallOutcomeInput,
+}
+
+
+def model_schemas() -> dict[str, Schema]:
+    """JSON Schema (2020-12, as OpenAPI 3.1 takes it) of every model in MODELS and what they use."""
+    names = list(MODELS)
+    roots, components = msgspec.json.schema_components(list(MODELS.values()), ref_template=REF)
+    out: dict[str, Schema] = {}
+    for name, schema in [*zip(names, roots), *components.items()]:
+        if schema == ref(name):
+            continue  # a model that is a component itself: already among `components`
+        out[name] = _tidy(schema)
+    return out
+
+
+def _tidy(schema: Any) -> Any:
+    """Drop msgspec's `title` (the component's name says it) and empty `required` lists."""
+    if isinstance(schema, dict):
+        return {k: _tidy(v) for k, v in schema.items()
+                if not (k == "title" and isinstance(v, str)) and not (k == "required" and v == [])}
+    if isinstance(schema, (list, tuple)):  # a tuple default is a JSON array
+        return [_tidy(v) for v in schema]
+    return schema
+
+
 LOCAL_TIME = "Aware date and time in NOTIFIER_TIMEZONE (Europe/Helsinki), ISO 8601."
 LANGUAGE = string("Finnish or Swedish.", enum=["fi", "sv"])
-ID = string("1-128 letters, digits, `. _ : -`, starting with a letter or digit.",
-            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-CODE = string("Lower-case code: letters, digits, `-`, `_`.", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STATUSES = sorted(st.ALL)
 
 
-def bilingual(max_length: int = 200) -> Schema:
-    """A name a client reads: one string (both languages), or its Finnish and/or Swedish form."""
-    text = string(minLength=1, maxLength=max_length)
-    return {"oneOf": [text, obj({"fi": text, "sv": text}, description="At least one of the two.", minProperties=1)],
-            "description": "A string (the same in both languages) or `{\"fi\": …, \"sv\": …}`; a client gets "
-                           "their language's form, else the other one (recorded in the message's `name_fallback`)."}
-
-
 def schemas() -> dict[str, Schema]:
-    party = obj({"name": bilingual(), "phone": string(maxLength=40),
-                 "email": string(format="email")}, ["name"])
-    address = obj({"street": string("Up to 3 lines.", minLength=1), "postal_code": string(minLength=1, maxLength=20),
-                   "city": string(minLength=1), "country": string("ISO 3166 code, default FI.", pattern="^[A-Z]{2}$")},
-                  ["street", "postal_code", "city"])
-    client = obj({
-        "id": ID, "first_name": string(minLength=1, maxLength=200), "last_name": string(minLength=1, maxLength=200),
-        "language": LANGUAGE, "email": string(format="email"), "phone": string(maxLength=40),
-        "personal_id": string("Finnish personal identity code (henkilötunnus), checksum checked."),
-        "address": ref("PostalAddress"),
-    }, ["id", "first_name", "last_name", "language"], "A client; everything but `id` and `language` is personal data.")
-    staff_in_event = obj({"id": ID, "name": string(minLength=1), "email": string(format="email"), "language": LANGUAGE,
-                          "phone": string(maxLength=40)}, ["id", "name", "email", "language"])
-    session = obj({
-        "id": ID, "starts_at": string("In the future.", format="date-time"),
-        "ends_at": string("After `starts_at`.", format="date-time"), "site": CODE,
-        "location": obj({"name": bilingual(), "street": bilingual(), "postal_code": string(maxLength=10),
-                         "city": bilingual(100)}, ["name"]),
-        "staff": staff_in_event,
-        "provider": ref("Party"),
-        "capacity": {"type": "integer", "minimum": 1, "maximum": 10000,
-                     "description": "Optional: seats. A session with as many invitees is full and is not offered to "
-                                    "clients rebooking after a no-show; without it, sessions are never full."},
-    }, ["id", "starts_at", "ends_at", "site", "location", "staff"])
-
-    def event(type_: str, data: Schema, description: str) -> Schema:
-        return obj({"type": {"const": type_}, "data": data}, ["type", "data"], description)
-
     message = obj({
         "id": string(), "template": string(), "channel": string(enum=["email", "sms", "letter", "suomifi", "none"]),
         "language": LANGUAGE, "status": string(enum=STATUSES), "reason": nullable(string()),
@@ -199,7 +201,6 @@ def schemas() -> dict[str, Schema]:
         "id": string(), "name": string(), "email": string(), "phone": nullable(string()), "language": LANGUAGE,
         "organisation": string(), "site": string(), "digest": {"type": "boolean"},
     }, ["id", "name", "email", "phone", "language", "organisation", "site", "digest"])
-    texts = obj({"fi": string(minLength=1), "sv": string(minLength=1)}, ["fi"], "Finnish required, Swedish optional.")
     change = obj({
         "id": string(), "title": obj({"fi": string(), "sv": string()}, ["fi"]), "body": obj({"fi": string(), "sv": string()}, ["fi"]),
         "effective_from": string(format="date"), "sites": array(string()), "organisations": array(string()),
@@ -264,49 +265,19 @@ def schemas() -> dict[str, Schema]:
         }, ["type", "timestamp", "data"]),
     }
     return {
+        **model_schemas(),
         "Problem": obj({
             "type": string(), "title": string(), "status": {"type": "integer"}, "detail": string(),
             "errors": array(obj({"field": string(), "detail": string()}, ["field", "detail"])),
         }, ["type", "title", "status", "detail"], "RFC 9457 problem details."),
-        "Party": party,
-        "PostalAddress": address,
-        "Client": client,
-        "ClientReferred": event("client.referred", obj({
-            "client": ref("Client"), "referred_at": string(format="date-time"),
-            "office": ref("Party"), "provider": ref("Party"),
-        }, ["client", "referred_at"]), "Sends the referral info letter."),
-        "KickoffScheduled": event("kickoff.scheduled", obj({
-            "session": session, "invitees": array(ref("Client"), minItems=1),
-        }, ["session", "invitees"]), "Sends binding invitations (and plans reminder SMS)."),
-        "KickoffAttendance": event("kickoff.attendance", obj({
-            "session_id": ID, "attended": array(ID),
-            "next_session": obj({"starts_at": string(format="date-time")}, ["starts_at"]),
-        }, ["session_id", "attended"]), "No-show SMS and a call prompt for every absent invitee."),
-        "KickoffCancelled": event("kickoff.cancelled", obj({"session_id": ID}, ["session_id"]),
-                                  "Tells every invitee; pending reminders are cancelled."),
         "Accepted": obj({
             "messages": array(string()), "session_id": string(), "call_prompts": array(string()),
         }, ["messages"], "The ids of the messages stored and queued (and of the call prompts created)."),
         "Message": message,
         "CallPrompt": call_prompt,
         "StaffMember": staff_member,
-        "StaffInput": obj({
-            "name": string(minLength=1, maxLength=200), "email": string(format="email"), "phone": string(maxLength=40),
-            "language": LANGUAGE, "organisation": CODE, "site": CODE, "digest": {"type": "boolean"},
-        }, ["name", "email", "language", "organisation", "site"]),
-        "Texts": texts,
-        "PracticeChangeInput": obj({
-            "title": texts, "body": texts, "effective_from": string(format="date"),
-            "sites": array(CODE), "organisations": array(CODE),
-        }, ["title", "body", "effective_from"]),
         "PracticeChange": change,
         "DigestRun": run,
-        "AnnouncementInput": obj({
-            "subject": texts, "body": texts,
-            "audience": obj({"sites": array(CODE), "organisations": array(CODE), "staff_ids": array(ID)}),
-            "channels": array(string(enum=["email", "sms"]), minItems=1, maxItems=2),
-            "send_at": string(format="date-time"),
-        }, ["subject", "body", "audience", "channels"]),
         "Contact": contact,
         "MessageStatusCallback": callback[cb.MESSAGE_STATUS],
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
@@ -365,8 +336,7 @@ def paths() -> dict[str, Schema]:
         }, description="Signed per Standard Webhooks. Checks in order: size, signature and timestamp, content type, "
                        "JSON, contract, then handling; nothing is stored unless the answer is 202.",
             parameters=signature_headers(),
-            body=json_body({"oneOf": [ref("ClientReferred"), ref("KickoffScheduled"), ref("KickoffAttendance"),
-                                      ref("KickoffCancelled")], "discriminator": {"propertyName": "type"}}),
+            body=json_body(ref("CaseEvent")),
             operation_id="caseEvent")},
         "/webhooks/sms-status": {"post": op("webhooks in", "SMS delivery reports (GatewayAPI)", {
             "200": answer("What each report did.", obj({"results": array(obj({
@@ -397,10 +367,7 @@ def paths() -> dict[str, Schema]:
         "/api/call-prompts/{id}/outcome": {"post": op("call prompts", "Record how a call went", {
             "200": answer("The prompt with every call recorded.", ref("CallPrompt")),
             **problems(400, 401, 404, 413, 415, 422),
-        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(obj({
-            "outcome": string(enum=["reached", "no-answer", "wrong-number", "rescheduled"]),
-            "note": string("Free text for staff; never sent to case systems.", maxLength=2000),
-        }, ["outcome"])), operation_id="recordCallOutcome")},
+        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(ref("CallOutcomeInput")), operation_id="recordCallOutcome")},
         "/api/clients/{id}/contacts": {"get": op("contact log", "Every message and call to one client", {
             "200": answer("Oldest first; no content, no personal details.", obj({
                 "client_id": string(), "contacts": array(ref("Contact"))}, ["client_id", "contacts"])),
@@ -442,7 +409,7 @@ def paths() -> dict[str, Schema]:
             "post": op("practice changes", "Post a practice change", {
                 "201": answer("Stored; it goes into the next digests.", ref("PracticeChange")),
                 **problems(400, 401, 403, 413, 415, 422),
-            }, security=COORD, body=json_body(ref("PracticeChangeInput")), operation_id="postPracticeChange"),
+            }, security=COORD, body=json_body(ref("ChangeInput")), operation_id="postPracticeChange"),
             "get": op("practice changes", "Practice changes, oldest first", {
                 "200": answer("The changes.", obj({"practice_changes": array(ref("PracticeChange"))}, ["practice_changes"])),
                 **problems(401, 403, 422),
@@ -468,8 +435,7 @@ def paths() -> dict[str, Schema]:
         "/api/digests/run": {"post": op("digest", "Run the weekly digest now", {
             "202": answer("Started; follow it at /api/digests/runs/{id}.", ref("DigestRun")),
             **problems(400, 401, 403, 413, 422, 503),
-        }, security=COORD, body=json_body(obj({"week": string("ISO week, e.g. 2026-W49; not in the future.",
-                                                             pattern="^[0-9]{4}-W[0-9]{2}$")}), required=False),
+        }, security=COORD, body=json_body(ref("DigestRunInput"), required=False),
             operation_id="runDigest")},
         "/api/digests/runs": {"get": op("digest", "The latest 20 digest runs", {
             "200": answer("Newest first.", obj({"runs": array(ref("DigestRun"))}, ["runs"])), **problems(401, 403),
@@ -590,7 +556,11 @@ def console_paths() -> dict[str, Schema]:
     figure_params = [query("from", "First day (ISO date, default 29 days ago)."),
                      query("to", "Last day (ISO date, default today; at most 400 days after `from`)."),
                      query("site", "Site code; empty for all sites.")]
-    texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
+
+    def fields(form_fields: dict[str, str], *leave_out: str) -> dict[str, Schema]:
+        """A console form's fields, which are its model's (`console/forms.py`); lists repeat the field."""
+        return {k: string() for k in form_fields if k not in leave_out}
+
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
         "/console/": {"get": page("The same as /console", operation_id="consoleHomeSlash")},
@@ -614,8 +584,7 @@ def console_paths() -> dict[str, Schema]:
         "/console/practice-changes": {"get": page("Practice changes and how many have read each", operation_id="consoleChanges")},
         "/console/practice-changes/new": {
             "get": page("Form for a new practice change", operation_id="consoleNewChange"),
-            "post": form("Post a practice change", {**{k: v for k, v in texts.items() if not k.startswith("subject")},
-                                                    "effective_from": string(), "sites": string(), "organisations": string()},
+            "post": form("Post a practice change", fields(CHANGE_FIELDS),
                          operation_id="consolePostChange"),
         },
         "/console/practice-changes/{id}": {"get": page("A practice change: who has and has not read it", "404",
@@ -625,9 +594,7 @@ def console_paths() -> dict[str, Schema]:
         "/console/announcements": {"get": page("Announcements sent", operation_id="consoleAnnouncements")},
         "/console/announcements/new": {
             "get": page("Form for an announcement", operation_id="consoleNewAnnouncement"),
-            "post": form("Send an announcement", {**{k: v for k, v in texts.items() if not k.startswith("title")},
-                                                 "sites": string(), "organisations": string(), "staff_ids": string(),
-                                                 "channels": string(), "send_at": string(), "request_id": string()},
+            "post": form("Send an announcement", {**fields(ANNOUNCEMENT_FIELDS), "request_id": string()},
                          "409", operation_id="consolePostAnnouncement"),
         },
         "/console/announcements/{id}": {"get": page("An announcement and how its messages fared", "404",
@@ -641,15 +608,12 @@ def console_paths() -> dict[str, Schema]:
                                        operation_id="consoleStaff")},
         "/console/staff/new": {
             "get": page("Form for a new staff member", operation_id="consoleNewStaff"),
-            "post": form("Add a staff member", {"id": string(), "name": string(), "email": string(), "phone": string(),
-                                                "language": string(), "organisation": string(), "site": string()},
-                         "409", operation_id="consoleAddStaff"),
+            "post": form("Add a staff member", fields(STAFF_FIELDS), "409", operation_id="consoleAddStaff"),
         },
         "/console/staff/{id}/edit": {
             "get": page("Form to edit a staff member", "404", parameters=[identifier], operation_id="consoleEditStaff"),
-            "post": form("Save a staff member", {"name": string(), "email": string(), "phone": string(),
-                                                 "language": string(), "organisation": string(), "site": string()},
-                         "404", "409", parameters=[identifier], operation_id="consoleSaveStaff"),
+            "post": form("Save a staff member", fields(STAFF_FIELDS, "id"), "404", "409", parameters=[identifier],
+                         operation_id="consoleSaveStaff"),
         },
         "/console/staff/{id}/revoke-links": {"post": form("Revoke every personal link of a staff member", {}, "404",
                                                           parameters=[identifier], operation_id="consoleRevokeStaffLinks")},

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.casework.names import Bilingual, Localizer, read_bilingual
+from notifier.casework.names import Bilingual, Localizer, Name
 from notifier.app.config import ConfigError, Settings
 from notifier.casework.events import Location, parse_event
-from notifier.validation import Invalid, Reader
+from notifier.validation import Invalid, validate_value
 
 AREA = {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"}
 
 
 def read(value):
-    r = Reader({"name": value}, "office")
-    return read_bilingual(r, "name"), [e.to_dict() for e in r.errors]
+    try:
+        return validate_value(value, Name(), "office.name"), []
+    except Invalid as exc:
+        return None, [e.to_dict() for e in exc.errors]
 
 
 def test_a_string_is_the_same_in_both_languages_and_never_a_fallback():

@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from notifier.casework.events import (
@@ -101,7 +102,7 @@ def test_a_session_in_the_past_is_refused():
 
 def test_scheduling_again_invites_only_new_invitees():
     first = plan_scheduled(KickoffScheduled(session(), (EMAIL_AND_PHONE,)), None, OFFICE, TZ, NOW)
-    moved_phone = replace(EMAIL_AND_PHONE, phone="050 999 8888")
+    moved_phone = msgspec.structs.replace(EMAIL_AND_PHONE, phone="050 999 8888")
     again = plan_scheduled(KickoffScheduled(session(), (moved_phone, EMAIL_ONLY)), first.state, OFFICE, TZ, NOW)
     assert {m.refs["client"] for m in again.messages} == {"C-3"}
     assert again.state.invitees == (moved_phone, EMAIL_ONLY)  # the latest contact details are kept
@@ -205,7 +206,7 @@ def test_contact_falls_back_to_the_provider_then_the_office_always_with_a_number
     provider = Party("Työelämän Infopiste Oy", "040 111 2222")
     assert contact_for(session(), OFFICE, provider) == {"name": "Työelämän Infopiste Oy", "phone": "040 111 2222"}
     # The provider the event names wins over the configured one; without a phone, the office it is.
-    named = replace(session(), provider=Party("Jobbcenter Ab", "040 333 4444"))
+    named = msgspec.structs.replace(session(), provider=Party("Jobbcenter Ab", "040 333 4444"))
     assert contact_for(named, OFFICE, provider) == {"name": "Jobbcenter Ab", "phone": "040 333 4444"}
     assert contact_for(session(), OFFICE, Party("Työelämän Infopiste Oy")) == {
         "name": "Turun seudun työllisyysalue", "phone": "02 262 3000"}
@@ -217,7 +218,7 @@ def test_places_and_names_reach_each_client_in_their_language_and_fallbacks_are_
     office = Party(Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde"), "02 262 3000")
     loc = Location(Bilingual("Työnvälityspiste", None), Bilingual("Ratapihankatu 36", "Bangårdsgatan 36"), "20100",
                    Bilingual("Turku", "Åbo"))
-    s = replace(session(), location=loc)
+    s = msgspec.structs.replace(session(), location=loc)
     plan = plan_scheduled(KickoffScheduled(s, (EMAIL_AND_PHONE, PHONE_ONLY)), None, office, TZ, NOW)
     got = by_client(plan.messages)
     fi, sv = got["C-1"][0], got["C-2"][0]
