@@ -12,7 +12,6 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from datetime import time as clock_time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -76,12 +75,13 @@ async def referrals(demo: Demo) -> None:
 
 
 async def kickoff(demo: Demo) -> None:
-    """A kickoff info session five days ahead: invitations (e-mail with a calendar entry, or SMS),
-    then attendance with two absentees, who get the no-show SMS at once, and the call-prompt
-    e-mail to the session's staff member; one call's outcome is recorded through the API."""
+    """A kickoff info session starting in a few seconds: invitations (e-mail with a calendar
+    entry, or SMS), then, once it has started (attendance is refused before), attendance with two
+    absentees, who get the no-show SMS at once, and the call-prompt e-mail to the session's staff
+    member; one call's outcome is recorded through the API."""
     tz = demo.settings.timezone
-    day = datetime.now(tz).date() + timedelta(days=5)
-    starts = datetime.combine(day, clock_time(9), tzinfo=tz)
+    starts = (datetime.now(tz) + timedelta(seconds=3)).replace(microsecond=0)
+    day = starts.date()
     session_id = f"S-{day:%Y-%m-%d}-TKU"
     invitees = [
         {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
@@ -99,6 +99,7 @@ async def kickoff(demo: Demo) -> None:
         "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@example.fi", "language": "fi"},
     }
     await demo.event("kickoff.scheduled", {"session": session, "invitees": invitees})
+    await asyncio.sleep(max(0.0, (starts - datetime.now(tz)).total_seconds()) + 0.01)  # until it has started
     ids = await demo.event("kickoff.attendance", {"session_id": session_id, "attended": ["C-1002", "C-1003"],
                                                   "next_session": {"starts_at": (starts + timedelta(days=7)).isoformat()}})
     for m in await demo.runtime.store.get_many(ids):

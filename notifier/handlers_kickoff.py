@@ -50,7 +50,7 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
 
 async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
-    plan = plan_attendance(event, state, office(rt))
+    plan = plan_attendance(event, state, office(rt), now=rt.clock(), tz=rt.settings.timezone)
     prompt_ids = [new_id() for _ in plan.prompts]
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 from urllib.parse import urlencode
 
 from redis.asyncio import Redis
@@ -17,7 +19,7 @@ from .messages import EMAIL, LETTER, SMS, SUOMIFI
 from .redis_conn import redis_client
 from .render import Renderer
 from .sealing import Sealer
-from .store import MessageStore
+from .store import MessageStore, utcnow
 
 
 @dataclass
@@ -26,6 +28,9 @@ class Runtime:
     redis: Redis
     store: MessageStore
     renderer: Renderer
+    #: What the handlers take as "now" where the time of day decides (e.g. whether a session has
+    #: started); tests move it instead of waiting.
+    clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def create(cls, settings: Settings, redis: Redis | None = None) -> "Runtime":

@@ -18,7 +18,7 @@ from conftest import Service, wait_for
 from console_helpers import (
     COORDINATOR, Browser, Browsers, Page, console_service, emailed_link, minted_link, sign_in_links,
 )
-from kickoff_helpers import attendance, invitee, scheduled, session_start
+from kickoff_helpers import attendance, invitee, scheduled, session_start, started
 from notifier.console import COOKIE, SIGN_IN_SECONDS, ConsoleAuth, sign_in_key
 from notifier.links import ACKNOWLEDGE, Links
 from notifier.practice import PracticeChanges
@@ -620,6 +620,7 @@ async def test_message_log_shows_a_sessions_no_shows_and_call_outcomes(start_ser
     b = await browsers.signed_in(svc)
     page = await b.get("/console/messages?kind=session&id=S-LOG")
     assert "Alkuinfo S-LOG" in page.text and "Läsnäoloa ei ole vielä kirjattu." in page.text
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-LOG", ["C-A"]))
     assert status == 202
     status, listing = await svc.api("GET", "/api/call-prompts?session_id=S-LOG")
