@@ -27,6 +27,7 @@ from .redis_conn import arq_redis_settings
 from .ratelimit import RateLimiter
 from .sweeper import erase_expired, sweep
 from .runtime import Runtime, build_channels
+from notifier.app import key_canary
 
 log = logging.getLogger("notifier.worker")
 
@@ -68,6 +69,8 @@ async def poll_suomifi(ctx: dict[str, Any]) -> int:
 def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = Runtime.create(settings, redis=ctx["redis"])
+        # A worker whose key cannot open the stored data would fail every send: refuse to start.
+        await key_canary.ensure(runtime.redis, runtime.store.sealer)
         channels = build_channels(settings)
         for channel in channels.values():
             await channel.start()

@@ -23,8 +23,8 @@ from ..planning_staff import StaffMember, localized, plan_subscribe_confirmation
 from ..practice import PracticeChanges
 from ..runtime import Runtime
 from ..staff import (
-    DuplicateEmail, StaffDirectory, StaffInput, may_send_confirmation, new_staff_id, pending_key, read_code,
-    read_pending, stage_pending,
+    PENDING_TTL, DuplicateEmail, StaffDirectory, StaffInput, known_codes, may_send_confirmation, new_staff_id, pending_key,
+    read_code, read_pending, stage_pending,
 )
 from ..store import new_id, utcnow
 from ..validation import LANGUAGES, Reader
@@ -156,9 +156,31 @@ async def _pending(request: web.Request) -> tuple[Runtime, StaffDirectory, str, 
     pending_id = payload.get("p") if payload else None
     pending = await read_pending(rt.redis, rt.store.sealer, pending_id) if isinstance(pending_id, str) else None
     if pending is None:
+        if isinstance(pending_id, str) and (done := await already_confirmed(rt, directory, pending_id)):
+            return done
         return invalid_link(rt, page_language(request))
     assert isinstance(pending_id, str)
     return rt, directory, pending_id, pending, await directory.find_by_email(pending["email"])
+
+
+async def choices(directory: StaffDirectory) -> tuple[list[str], list[str]]:
+    """Organisations and sites a self-subscriber chooses from: known codes only, never free text
+    ("TE-toimisto" typed in would become a group of its own that no change is aimed at)."""
+    return known_codes(*await directory.codes_by_source(), ORGANISATION_LABELS, SITE_NAMES)
+
+
+def confirmed_key(pending_id: str) -> str:
+    """Which staff member a used confirmation link subscribed (an id only; as long as the link lives)."""
+    return f"{pending_key(pending_id)}:done"
+
+
+async def already_confirmed(rt: Runtime, directory: StaffDirectory, pending_id: str) -> web.Response | None:
+    """A used link of someone still subscribed: say so, instead of "not valid … copied incompletely"."""
+    staff_id = await rt.redis.get(confirmed_key(pending_id))
+    member = await directory.get(staff_id.decode()) if staff_id else None
+    if member is None or not member.digest:
+        return None
+    return page(rt, "already-confirmed", member.language)
 
 
 async def confirm_form(request: web.Request) -> web.Response:
@@ -166,7 +188,7 @@ async def confirm_form(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     rt, directory, _, pending, member = found
-    organisations, sites = await directory.codes()
+    organisations, sites = await choices(directory)
     return page(rt, "subscribe-confirm", pending["language"], known=member is not None,
                 organisations=organisations, sites=sites, form={}, errors={})
 
@@ -185,14 +207,19 @@ async def confirm(request: web.Request) -> web.Response:
         name = r.string("name", max_length=200)
         organisation = read_code(r, "organisation")
         site = read_code(r, "site")
+        organisations, sites = await choices(directory)
+        if organisation is not None and organisation not in organisations:
+            r.fail("organisation", "choose one of the list")
+        if site is not None and site not in sites:
+            r.fail("site", "choose one of the list")
         if r.errors or name is None or organisation is None or site is None:
-            organisations, sites = await directory.codes()
             return page(rt, "subscribe-confirm", language, status=400, known=False, organisations=organisations,
                         sites=sites, form=values, errors={e.field: True for e in r.errors})
     # The link works once: whoever deletes the pending record first goes on, even for two clicks
     # at the same moment.
     if not await rt.redis.delete(pending_key(pending_id)):
-        return invalid_link(rt, language)
+        # Used between our reading it and now (a second click): the first click subscribes them.
+        return page(rt, "already-confirmed", language)
     if member is None:
         assert name is not None and organisation is not None and site is not None
         try:
@@ -205,6 +232,7 @@ async def confirm(request: web.Request) -> web.Response:
         member = await directory.update_choices(member.id, member.nonce, digest=True) or member
     if member is None:
         return invalid_link(rt, language)
+    await rt.redis.set(confirmed_key(pending_id), member.id, ex=PENDING_TTL)
     log.info("staff %s subscribed to the digest", member.id)
     return page(rt, "subscribed", member.language, preferences_url=links.preferences(member))
 
