@@ -224,3 +224,28 @@ async def test_accepted_webhook_queues_its_sends_atomically(start_service):
     [mid] = answer["messages"]
     assert await svc.runtime.redis.zscore(default_queue_name, f"deliver:{mid}:0") is not None
     assert await svc.runtime.store.status_of(mid) == "created"
+
+
+async def test_the_readmes_curl_and_openssl_example_is_accepted(start_service):
+    """The README's sending example without a library, run as written (with this service's URL and
+    secret), gets 202: what it says is signed is what is checked."""
+    import asyncio
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    if not (shutil.which("curl") and shutil.which("openssl")):
+        pytest.skip("curl or openssl is not installed")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    script = readme.split("With `curl` and `openssl` (no library):\n\n```sh\n", 1)[1].split("```", 1)[0]
+    svc = await start_service(worker=False)
+    script = (script.replace("SECRET=whsec_...", f"SECRET={SECRET}")
+              .replace("https://notifier.example", svc.url).replace("curl -sS", "curl -sS -o /dev/null -w '%{http_code}'"))
+    # A session to cancel, so that the example's event is accepted.
+    from kickoff_helpers import invitee, scheduled
+    assert (await svc.case.send("kickoff.scheduled", scheduled("S-2026-12-03-TKU", [invitee("C-1")])))[0] == 202
+    proc = await asyncio.create_subprocess_exec("bash", "-euc", script, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert out.decode().strip() == "202", (out, err)
