@@ -207,14 +207,21 @@ class ConsoleAuth:
         return isinstance(bound, str) and hmac.compare_digest(bound, visitor.bound_id)
 
 
+class TooSoon(Exception):
+    """A link was asked for this address less than a minute ago: nothing is sent now."""
+
+
 async def request_sign_in(rt: Runtime, email: str, language: str) -> str | None:
     """E-mail a one-time sign-in link if `email` is a coordinator's (at most one a minute).
 
     Returns the message id, or None when nothing was sent; the caller answers the same either way
-    so that the page does not tell who is a coordinator.
+    so that the page does not tell who is a coordinator. Raises TooSoon for a second request
+    within a minute, for any address (so that saying so tells nothing either).
     """
     auth = ConsoleAuth.of(rt)
-    if not is_coordinator(rt.settings, email) or not await auth.may_send_link(email):
+    if not await auth.may_send_link(email):
+        raise TooSoon(email)
+    if not is_coordinator(rt.settings, email):
         return None
     nonce, url = auth.new_link()
     planned = plan_sign_in(normalise_email(email), language, url)

@@ -17,7 +17,8 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 
 from ..config import TEMPLATE_DIR
-from ..console import COOKIE, COOKIE_PATH, SESSION_SECONDS, ConsoleAuth, Coordinator, Visitor, is_coordinator, request_sign_in
+from ..console import (COOKIE, COOKIE_PATH, SESSION_SECONDS, ConsoleAuth, Coordinator, TooSoon, Visitor,
+                       is_coordinator, request_sign_in)
 from ..console_forms import N_, FormError
 from ..runtime import Runtime
 from ..validation import LANGUAGES, Reader
@@ -46,6 +47,7 @@ STATUS_LABELS = {
     "permanent-failure": N_("Failed"),
     "technical-failure": N_("Technical failure"),
     "cancelled": N_("Cancelled"),
+    "skipped-no-mobile": N_("Skipped (no mobile)"),
 }
 CHANNEL_LABELS = {"email": N_("E-mail"), "sms": N_("SMS"), "letter": N_("Letter"), "suomifi": N_("Suomi.fi"),
                   "none": N_("No channel")}
@@ -205,8 +207,11 @@ async def sign_in(request: web.Request) -> web.Response:
         errors = {"email": FormError("email", N_("Enter your work e-mail address, like name@example.fi"))}
         return ctx.render("sign-in", status=400, email=typed, errors=errors, signed_out=False,
                           configured=bool(ctx.rt.settings.coordinators))
-    await request_sign_in(ctx.rt, email, ctx.language)
-    return ctx.render("sign-in-sent")
+    try:
+        await request_sign_in(ctx.rt, email, ctx.language)
+    except TooSoon:
+        return ctx.render("sign-in-sent", too_soon=True)
+    return ctx.render("sign-in-sent", too_soon=False)
 
 
 async def _link(request: web.Request) -> tuple[Ctx, str, dict[str, str]] | web.Response:

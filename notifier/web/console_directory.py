@@ -12,7 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..console_forms import EMAIL_TAKEN, ID_TAKEN, FormError, form_errors, staff_document, staff_values
+from ..console_forms import EMAIL_TAKEN, ID_TAKEN, NOT_MOBILE, FormError, form_errors, staff_document, staff_values
+from notifier.phones import mobile_e164
 from ..planning_staff import StaffMember
 from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, parse_staff
 from ..validation import Invalid
@@ -66,6 +67,10 @@ async def _save(ctx: Ctx, staff_id: str, values: dict[str, Any], adding: bool) -
         data = parse_staff(staff_document(values))
     except Invalid as exc:
         errors.update(form_errors(exc.errors, values))
+    else:
+        if data.phone and not errors.get("phone") and mobile_e164(data.phone) is None:
+            # The field is the mobile number SMS announcements go to: a landline cannot take them.
+            errors["phone"] = FormError("phone", NOT_MOBILE)
     dir_ = directory(ctx)
     if not errors and adding and await dir_.get(staff_id) is not None:
         errors["id"] = FormError("id", ID_TAKEN)
