@@ -27,10 +27,10 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
-from notifier.config import Settings
+from notifier.app.config import Settings
 
-from . import scenarios
-from .rig import REPO, Rig, machine_busy_seconds
+from bench import scenarios
+from bench.rig import REPO, Rig, machine_busy_seconds
 
 FULL = {"referrals": 5000, "absentees": 500, "staff": 10_000, "letters": 200}
 TARGETS = {

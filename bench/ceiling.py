@@ -21,10 +21,9 @@ from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 from redis.asyncio import Redis
 
 from channels.sms import GatewayApiSms, OutgoingSms
-from notifier.compose import Composer
-from notifier.config import Settings
-from notifier.runtime import Runtime
-from notifier.store import MessageStore
+from notifier.app.config import Settings
+from notifier.app.runtime import Runtime
+from notifier.messages.store import MessageStore
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class Push:
         return self.count / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        from .stats import percentiles
+        from bench.stats import percentiles
 
         return {"connections": self.connections, "seconds": round(self.seconds, 3), "messages": self.count,
                 "per_second": round(self.rate, 1), **{f"arrival_{k}_s": v for k, v in percentiles(self.arrivals).items()}}
@@ -60,7 +59,7 @@ async def render_stored(settings: Settings, ids: Iterable[str], batch: int = 500
     try:
         runtime = Runtime.create(settings, redis=redis)
         store: MessageStore = runtime.store
-        composer = Composer(settings, runtime.renderer)
+        composer = runtime.composer
         ids = list(ids)
         out: list[Any] = []
         for start in range(0, len(ids), batch):
@@ -107,7 +106,7 @@ async def push_smtp(host: str, port: int, mails: list[RawEmail], connections: in
 def sms_bodies(settings: Settings, composed: list[Any]) -> list[bytes]:
     """The JSON bodies our GatewayAPI backend posts for these messages."""
     backend = GatewayApiSms(settings.sms_url, settings.sms_token or "", callback_url=None)
-    from notifier.runtime import sms_callback_url
+    from notifier.app.runtime import sms_callback_url
 
     backend.callback_url = sms_callback_url(settings)
     out = []

@@ -19,9 +19,9 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from notifier.redis_server import EmbeddedRedis, free_port
+from notifier.app.embedded_redis import EmbeddedRedis, free_port
 
-from .procs import REPO, Proc, http_ok, port_open, wait_until  # noqa: F401 (REPO: re-exported)
+from bench.procs import REPO, Proc, http_ok, port_open, wait_until  # noqa: F401 (REPO: re-exported)
 from notifier.sealing import generate_key
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

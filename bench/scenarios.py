@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from redis.asyncio import Redis
 
-from notifier.casesystem import signed_headers
-from notifier.config import Settings
+from notifier.casework.case_system import signed_headers
+from notifier.app.config import Settings
 
-from . import ceiling
-from .rig import API_TOKEN, SECRET, SMS_TOKEN, Rig
-from .stats import percentiles
+from bench import ceiling
+from bench.rig import API_TOKEN, SECRET, SMS_TOKEN, Rig
+from bench.stats import percentiles
 
 #: Give up waiting when no new message has arrived for this long.
 STALL = 60.0
@@ -200,7 +200,7 @@ async def send_event(ctx: Context, event_type: str, data: dict[str, Any]) -> tup
 
 
 async def no_show_burst(ctx: Context, n: int) -> dict[str, Any]:
-    from notifier.handlers import HANDLERS
+    from notifier.casework.handlers import HANDLERS
 
     if "kickoff.attendance" not in HANDLERS or "kickoff.scheduled" not in HANDLERS:
         raise Skipped("kickoff events (issue 3) are not handled in this checkout")
@@ -298,7 +298,7 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
         raise RuntimeError(f"digest run answered {status}: {report}")
     run_id, recipients = report["id"], int(report["recipients"])
     await wait_for_count(lambda: rig.smtp_count(ctx.http), base + recipients, "digests at the sink")
-    from notifier.digest import run_messages_key
+    from notifier.staff.keys import run_messages_key
 
     redis = Redis.from_url(ctx.settings.redis_url or "")
     try:
@@ -344,9 +344,10 @@ def letter_rendering(n: int) -> dict[str, Any]:
     from datetime import date
 
     from channels.letter.pdf import render_pdf
-    from notifier.config import LOCALE_DIR, TEMPLATE_DIR, Settings
-    from notifier.letters import compose_letter
-    from notifier.render import Renderer
+    from notifier.app.config import Settings
+    from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
+    from notifier.messages.letters import compose_letter
+    from notifier.messages.render import Renderer
 
     settings = Settings(office_street="Ratapihankatu 36", office_postal_code="20100", office_city="Turku")
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone)

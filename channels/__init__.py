@@ -1,5 +1,5 @@
 """Delivery channels: one module per channel, each behind the small interface in `base.py`."""
 
-from .base import Channel, PermanentFailure, TemporaryFailure
+from channels.base import Channel, PermanentFailure, TemporaryFailure
 
 __all__ = ["Channel", "PermanentFailure", "TemporaryFailure"]

@@ -24,8 +24,8 @@ from typing import Mapping, Protocol
 import aiosmtplib
 from aiosmtplib.email import extract_recipients, extract_sender
 
-from .base import PermanentFailure, TemporaryFailure
-from .outbox import OutboxChannel, write_atomic
+from channels.base import PermanentFailure, TemporaryFailure
+from channels.outbox import OutboxChannel, write_atomic
 
 
 class EmailContentLike(Protocol):

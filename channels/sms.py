@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from .base import PermanentFailure, TemporaryFailure
-from .outbox import OutboxChannel, write_atomic
+from channels.base import PermanentFailure, TemporaryFailure
+from channels.outbox import OutboxChannel, write_atomic
 
 log = logging.getLogger("channels.sms")
 

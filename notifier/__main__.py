@@ -1,3 +1,3 @@
-from .cli import main
+from notifier.app.cli import main
 
 raise SystemExit(main())

@@ -5,10 +5,10 @@ the outbox or sent through Suomi.fi Messages (electronic, or printed and posted 
 `SuomiFiLetter` are the two backends behind the channel interface in `channels/base.py`.
 """
 
-from .model import Letter, LetterLabels, LetterParty, PostalAddress, RenderedLetter
-from .outbox import OutboxLetter
-from .pdf import render_pdf
-from .suomifi import PostiMessaging, SuomiFiClient, SuomiFiEvent, SuomiFiLetter
+from channels.letter.model import Letter, LetterLabels, LetterParty, PostalAddress, RenderedLetter
+from channels.letter.outbox import OutboxLetter
+from channels.letter.pdf import render_pdf
+from channels.letter.suomifi import PostiMessaging, SuomiFiClient, SuomiFiEvent, SuomiFiLetter
 
 __all__ = [
     "Letter", "LetterLabels", "LetterParty", "PostalAddress", "RenderedLetter",

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..outbox import OutboxChannel, write_atomic
-from .model import Letter, LetterParty, RenderedLetter
-from .pdf import render_pdf
+from channels.outbox import OutboxChannel, write_atomic
+from channels.letter.model import Letter, LetterParty, RenderedLetter
+from channels.letter.pdf import render_pdf
 
 
 def masked_recipient(party: LetterParty) -> dict[str, Any]:

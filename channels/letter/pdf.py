@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
-from .model import Letter, RenderedLetter
+from channels.letter.model import Letter, RenderedLetter
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FAMILY = "DejaVuLetter"

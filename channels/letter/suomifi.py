@@ -30,9 +30,9 @@ from typing import Any, Callable
 
 import aiohttp
 
-from ..base import PermanentFailure, TemporaryFailure
-from .model import Letter, PostalAddress
-from .pdf import render_pdf
+from channels.base import PermanentFailure, TemporaryFailure
+from channels.letter.model import Letter, PostalAddress
+from channels.letter.pdf import render_pdf
 
 #: Fetch a new token when the current one has less than this many seconds left.
 TOKEN_MARGIN_SECONDS = 60.0

@@ -16,9 +16,7 @@ from datetime import datetime, timezone
 from redis.asyncio import Redis
 
 from notifier.sealing import Sealer, SealError
-from notifier.store import PREFIX
-
-CANARY = f"{PREFIX}data-key-canary"
+from notifier.keyspace import DATA_KEY_CANARY as CANARY
 
 
 class DataKeyMismatch(RuntimeError):

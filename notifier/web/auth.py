@@ -13,8 +13,8 @@ import hmac
 
 from aiohttp import web
 
-from ..config import Settings
-from .problems import Problem
+from notifier.app.config import Settings
+from notifier.web.problems import Problem
 
 CASE_SYSTEM = "case-system"
 COORDINATOR = "coordinator"

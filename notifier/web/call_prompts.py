@@ -11,16 +11,16 @@ from typing import Any
 
 from aiohttp import web
 
-from ..planning_kickoff import CALL_SCRIPT
-from ..sessions import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
-from ..contacts import stage_recorded_call
-from ..store import utcnow
-from ..validation import FieldError, Invalid, Reader
-from .auth import CASE_SYSTEM, require_role
-from .jsonbody import json_body
-from .keys import RUNTIME
-from .problems import Problem
-from .views import local
+from notifier.kickoff.planning import CALL_SCRIPT
+from notifier.kickoff.store import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
+from notifier.messages.contact_log import stage_recorded_call
+from notifier.clock import utcnow
+from notifier.validation import FieldError, Invalid, Reader
+from notifier.web.auth import CASE_SYSTEM, require_role
+from notifier.web.jsonbody import json_body
+from notifier.web.app_keys import RUNTIME
+from notifier.web.problems import Problem
+from notifier.web.views import local
 
 
 def prompt_view(prompt: CallPrompt, absent: set[str], script: str, request: web.Request) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup, escape
 
-from .. import openapi
-from .keys import RUNTIME
+from notifier.web import openapi
+from notifier.web.app_keys import RUNTIME
 
 _REF = re.compile(r"&#34;#/components/schemas/([A-Za-z0-9_]+)&#34;")
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .problems import Problem
+from notifier.web.problems import Problem
 
 MAX_DEPTH = 32
 

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from aiohttp import web
 
-from ..validation import FieldError
+from notifier.validation import FieldError
 
 PROBLEM_TYPE = "application/problem+json"
 _TITLES = {

@@ -12,21 +12,29 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import announcements
-from ..digest import WeekInFuture, recent_runs, run_report, start_run
-from ..intake import Conflict
-from ..planning_staff import PracticeChange, StaffMember, acknowledgement_report, parse_week
-from ..practice import PracticeChanges, parse_announcement, parse_change
-from ..runtime import Runtime
-from ..staff import DuplicateEmail, StaffDirectory, check_staff_id, duplicate_error, parse_staff
-from .. import status as st
-from ..store import utcnow
-from ..validation import FieldError, Invalid, Reader
-from .auth import COORDINATOR, require_role
-from .jsonbody import json_body, parse_json, read_body, decode_utf8
-from .keys import RUNTIME
-from .problems import Problem
-from .views import local
+from notifier.staff import announcements
+from notifier.staff.digest import WeekInFuture, recent_runs, run_report, start_run
+from notifier.messages.intake import Conflict
+from notifier.staff.model import PracticeChange, StaffMember
+from notifier.staff.planning import acknowledgement_report, parse_week
+from notifier.staff.practice import PracticeChanges, parse_change
+from notifier.staff.announcements import parse_announcement
+from notifier.app.runtime import Runtime
+from notifier.staff.directory import (
+    DuplicateEmail,
+    StaffDirectory,
+    check_staff_id,
+    duplicate_error,
+    parse_staff,
+)
+from notifier.messages import status as st
+from notifier.clock import utcnow
+from notifier.validation import FieldError, Invalid, Reader
+from notifier.web.auth import COORDINATOR, require_role
+from notifier.web.jsonbody import json_body, parse_json, read_body, decode_utf8
+from notifier.web.app_keys import RUNTIME
+from notifier.web.problems import Problem
+from notifier.web.views import local
 
 
 def _rt(request: web.Request) -> Runtime:

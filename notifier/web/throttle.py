@@ -12,6 +12,8 @@ import hmac
 from aiohttp import web
 from redis.asyncio import Redis
 
+from notifier.keyspace import PREFIX
+
 
 def client_key(request: web.Request, secret: str) -> str:
     """The peer address (set `NOTIFIER_TRUST_FORWARDED`-style proxies up to pass the real one)."""
@@ -20,7 +22,7 @@ def client_key(request: web.Request, secret: str) -> str:
 
 
 async def over_limit(redis: Redis, scope: str, key: str, limit: int, window_seconds: int = 3600) -> bool:
-    name = f"notifier:throttle:{scope}:{key}"
+    name = f"{PREFIX}throttle:{scope}:{key}"
     async with redis.pipeline(transaction=True) as pipe:
         pipe.set(name, 0, ex=window_seconds, nx=True)  # the window starts with the first request
         pipe.incr(name)

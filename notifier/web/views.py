@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..messages import Message
+from notifier.messages.model import Message
 
 
 def local(dt: datetime | None, tz: ZoneInfo) -> str | None:

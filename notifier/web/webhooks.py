@@ -16,13 +16,14 @@ import time
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from ..events import parse_event
-from ..handlers import HANDLERS
-from ..intake import Conflict, Replay, Reused, commit, idempotency_key
-from ..validation import Invalid
-from .jsonbody import decode_utf8, parse_json, read_body, require_json_content_type
-from .keys import RUNTIME, WEBHOOK
-from .problems import Problem
+from notifier.casework.events import parse_event
+from notifier.casework.handlers import HANDLERS
+from notifier.messages.intake import Conflict, Replay, Reused, commit
+from notifier.messages.keys import idempotency_key
+from notifier.validation import Invalid
+from notifier.web.jsonbody import decode_utf8, parse_json, read_body, require_json_content_type
+from notifier.web.app_keys import RUNTIME, WEBHOOK
+from notifier.web.problems import Problem
 
 log = logging.getLogger("notifier.webhooks")
 

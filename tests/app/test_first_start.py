@@ -14,11 +14,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from conftest import referral
-from notifier.casesystem import CaseSystem
-from notifier.redis_server import EmbeddedRedis, free_port
+from tests.support.service import referral
+from notifier.casework.case_system import CaseSystem
+from notifier.app.embedded_redis import EmbeddedRedis, free_port
 from notifier.sealing import generate_key
-from processes import Notifier, wait_until
+from tests.support.processes import Notifier, wait_until
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,304 @@
+"""The one place configuration lives: a frozen settings object read from the environment.
+
+Every setting is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+
+EMAIL_BACKENDS = ("outbox", "smtp")
+SMS_BACKENDS = ("outbox", "gatewayapi")
+LETTER_BACKENDS = ("outbox", "suomifi")
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+
+
+@dataclass(frozen=True)
+class Party:
+    """The TE-office or the provider as named in messages when an event does not say."""
+
+    name: str
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    redis_sentinels: tuple[tuple[str, int], ...] = ()
+    redis_sentinel_master: str = "mymaster"
+    data_dir: Path = Path("var")
+    webhook_secret: str | None = None
+    api_token: str | None = None
+    coordinator_token: str | None = None
+    data_keys: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8080"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Helsinki"))
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    email_backend: str = "outbox"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "none"
+    smtp_timeout: float = 30.0
+    mail_from: str = "notifier@localhost"
+    mail_from_name: str = "Notifier"
+
+    sms_backend: str = "outbox"
+    sms_url: str = "https://gatewayapi.com"
+    sms_token: str | None = None
+    sms_sender: str = "TE-palvelut"
+    sms_callback_token: str | None = None
+
+    # Letters (README "Letters"): outbox PDFs, or Suomi.fi Messages for clients with a personal id.
+    letter_backend: str = "outbox"
+    suomifi_url: str = "https://api.messages.suomi.fi"
+    suomifi_username: str | None = None
+    suomifi_password: str | None = None
+    suomifi_service_id: str | None = None
+    suomifi_posti_username: str | None = None
+    suomifi_posti_password: str | None = None
+    suomifi_posti_email: str | None = None
+    suomifi_poll_events: bool = True  # workers read Suomi.fi status events every minute
+    # The TE-office's postal address: the sender block of letters, and the return address on paper.
+    office_street: str = ""
+    office_postal_code: str = ""
+    office_city: str = ""
+
+    # Staff communication (README "Staff: digest, pages and announcements").
+    signing_secrets: tuple[str, ...] = ()
+    staff_email_domains: tuple[str, ...] = ()
+    # The coordinators' console (README "Coordinators' console"): who may sign in, by work e-mail.
+    coordinators: tuple[str, ...] = ()
+    digest_schedule: tuple[int, int, int] | None = (0, 7, 0)  # weekday (0 = Monday), hour, minute
+
+    office: Party = Party("TE-toimisto", "0295 025 500")
+    provider: Party = Party("Palveluntuottaja")
+
+    # Reliability knobs (see README "Guarantees").
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 1800.0
+    retry_window_seconds: float = 86400.0
+    send_timeout_seconds: float = 30.0
+    webhook_id_ttl_seconds: int = 7 * 86400
+    max_body_bytes: int = 1024 * 1024
+    worker_max_jobs: int = 32
+    email_rate: float = 0.0  # messages/s over all workers; 0 = unlimited
+    sms_rate: float = 0.0
+    retention_days: float = 90.0
+    subscribe_limit_per_hour: int = 20  # /subscribe posts per client address
+    worker_poll_delay: float = 0.05
+
+    # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
+    status_callback_url: str | None = None
+    status_callback_secret: str | None = None
+
+    @property
+    def has_redis(self) -> bool:
+        return bool(self.redis_url or self.redis_sentinels)
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed send may run before another worker may take it over."""
+        # The job may run send + 10 s after its start (its arq timeout: send, up to 5 s waiting for a
+        # rate slot, 5 s margin), and the claim comes at most 5 s after the start; arq re-runs a
+        # dead worker's job send + 20 s after its start. send + 10 s from the claim covers the
+        # first and ends before the second, so the re-run finds the lease expired and takes over.
+        return self.send_timeout_seconds + 10
+
+    def with_(self, **changes: object) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        get = env.get
+
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            value = get(name, default).strip().lower()
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+            return value
+
+        def number(name: str, default: float, kind: type = float) -> float:
+            raw = get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+            if value < 0:
+                raise ConfigError(f"{name} must not be negative")
+            return value
+
+        tz_name = get("NOTIFIER_TIMEZONE", "Europe/Helsinki")
+        try:
+            tz = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"NOTIFIER_TIMEZONE: unknown time zone {tz_name!r}") from None
+
+        sender = get("NOTIFIER_SMS_SENDER", "TE-palvelut")
+        if not 1 <= len(sender) <= 11:
+            raise ConfigError("NOTIFIER_SMS_SENDER must be 1 to 11 characters")
+        if choice("NOTIFIER_SMS_BACKEND", "outbox", SMS_BACKENDS) == "gatewayapi" and not get("NOTIFIER_SMS_TOKEN"):
+            raise ConfigError("NOTIFIER_SMS_TOKEN is required with NOTIFIER_SMS_BACKEND=gatewayapi")
+
+        digest_schedule = parse_digest_schedule(get("NOTIFIER_DIGEST_SCHEDULE", "mon 07:00"))
+        coordinators = parse_coordinators(get("NOTIFIER_COORDINATORS", ""))
+        callback_url, callback_secret = parse_status_callback(
+            get("NOTIFIER_STATUS_CALLBACK_URL", ""), get("NOTIFIER_STATUS_CALLBACK_SECRET", ""))
+
+        letter_backend = choice("NOTIFIER_LETTER_BACKEND", "outbox", LETTER_BACKENDS)
+        if letter_backend == "suomifi":
+            for name in ("NOTIFIER_SUOMIFI_USERNAME", "NOTIFIER_SUOMIFI_PASSWORD", "NOTIFIER_SUOMIFI_SERVICE_ID",
+                         "NOTIFIER_OFFICE_STREET", "NOTIFIER_OFFICE_POSTAL_CODE", "NOTIFIER_OFFICE_CITY"):
+                if not get(name):
+                    raise ConfigError(f"{name} is required with NOTIFIER_LETTER_BACKEND=suomifi")
+        posti = [get(f"NOTIFIER_SUOMIFI_POSTI_{k}") for k in ("USERNAME", "PASSWORD", "EMAIL")]
+        if any(posti) and not all(posti):
+            raise ConfigError("NOTIFIER_SUOMIFI_POSTI_USERNAME, _PASSWORD and _EMAIL go together")
+
+        return cls(
+            redis_url=get("REDIS_URL") or None,
+            redis_sentinels=parse_sentinels(get("REDIS_SENTINELS", "")),
+            redis_sentinel_master=get("REDIS_SENTINEL_MASTER", "mymaster"),
+            data_dir=Path(get("NOTIFIER_DATA_DIR", "var")),
+            webhook_secret=get("NOTIFIER_WEBHOOK_SECRET") or None,
+            api_token=get("NOTIFIER_API_TOKEN") or None,
+            coordinator_token=get("NOTIFIER_COORDINATOR_TOKEN") or None,
+            data_keys=tuple(k.strip() for k in get("NOTIFIER_DATA_KEY", "").split(",") if k.strip()),
+            public_url=get("NOTIFIER_PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
+            timezone=tz,
+            log_level=get("NOTIFIER_LOG_LEVEL", "INFO").upper(),
+            log_format=choice("NOTIFIER_LOG_FORMAT", "text", ("text", "json")),
+            email_backend=choice("NOTIFIER_EMAIL_BACKEND", "outbox", EMAIL_BACKENDS),
+            smtp_host=get("NOTIFIER_SMTP_HOST", "localhost"),
+            smtp_port=int(number("NOTIFIER_SMTP_PORT", 25, int)),
+            smtp_username=get("NOTIFIER_SMTP_USERNAME") or None,
+            smtp_password=get("NOTIFIER_SMTP_PASSWORD") or None,
+            smtp_tls=choice("NOTIFIER_SMTP_TLS", "none", SMTP_TLS_MODES),
+            mail_from=get("NOTIFIER_MAIL_FROM", "notifier@localhost"),
+            mail_from_name=get("NOTIFIER_MAIL_FROM_NAME", "Notifier"),
+            sms_backend=choice("NOTIFIER_SMS_BACKEND", "outbox", SMS_BACKENDS),
+            sms_url=get("NOTIFIER_SMS_URL", "https://gatewayapi.com").rstrip("/"),
+            sms_token=get("NOTIFIER_SMS_TOKEN") or None,
+            sms_sender=sender,
+            sms_callback_token=get("NOTIFIER_SMS_CALLBACK_TOKEN") or None,
+            letter_backend=letter_backend,
+            suomifi_url=get("NOTIFIER_SUOMIFI_URL", "https://api.messages.suomi.fi").rstrip("/"),
+            suomifi_username=get("NOTIFIER_SUOMIFI_USERNAME") or None,
+            suomifi_password=get("NOTIFIER_SUOMIFI_PASSWORD") or None,
+            suomifi_service_id=get("NOTIFIER_SUOMIFI_SERVICE_ID") or None,
+            suomifi_posti_username=posti[0] or None,
+            suomifi_posti_password=posti[1] or None,
+            suomifi_posti_email=posti[2] or None,
+            suomifi_poll_events=choice("NOTIFIER_SUOMIFI_POLL_EVENTS", "on", ("on", "off")) == "on",
+            office_street=get("NOTIFIER_OFFICE_STREET", ""),
+            office_postal_code=get("NOTIFIER_OFFICE_POSTAL_CODE", ""),
+            office_city=get("NOTIFIER_OFFICE_CITY", ""),
+            signing_secrets=tuple(k.strip() for k in get("NOTIFIER_SIGNING_SECRET", "").split(",") if k.strip()),
+            staff_email_domains=tuple(
+                d.strip().lower().lstrip("@") for d in get("NOTIFIER_STAFF_EMAIL_DOMAINS", "").split(",") if d.strip()
+            ),
+            digest_schedule=digest_schedule,
+            coordinators=coordinators,
+            office=Party(
+                get("NOTIFIER_OFFICE_NAME", "TE-toimisto"),
+                get("NOTIFIER_OFFICE_PHONE", "0295 025 500"),
+                get("NOTIFIER_OFFICE_EMAIL", ""),
+            ),
+            provider=Party(
+                get("NOTIFIER_PROVIDER_NAME", "Palveluntuottaja"),
+                get("NOTIFIER_PROVIDER_PHONE", ""),
+                get("NOTIFIER_PROVIDER_EMAIL", ""),
+            ),
+            retry_base_seconds=number("NOTIFIER_RETRY_BASE_SECONDS", 30.0),
+            retry_max_seconds=number("NOTIFIER_RETRY_MAX_SECONDS", 1800.0),
+            retry_window_seconds=number("NOTIFIER_RETRY_WINDOW_SECONDS", 86400.0),
+            send_timeout_seconds=number("NOTIFIER_SEND_TIMEOUT_SECONDS", 30.0),
+            worker_max_jobs=int(number("NOTIFIER_WORKER_MAX_JOBS", 32, int)),
+            email_rate=number("NOTIFIER_EMAIL_RATE", 0.0),
+            sms_rate=number("NOTIFIER_SMS_RATE", 0.0),
+            retention_days=number("NOTIFIER_RETENTION_DAYS", 90.0),
+            subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
+            status_callback_url=callback_url,
+            status_callback_secret=callback_secret,
+        )
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_digest_schedule(value: str) -> tuple[int, int, int] | None:
+    """`mon 07:00` -> (0, 7, 0); `off` -> None (no weekly digest cron)."""
+    text = value.strip().lower()
+    if text == "off":
+        return None
+    day, _, clock = text.partition(" ")
+    hour, _, minute = clock.strip().partition(":")
+    if day[:3] not in _WEEKDAYS or not hour.isdigit() or not minute.isdigit() or int(hour) > 23 or int(minute) > 59:
+        raise ConfigError(f"NOTIFIER_DIGEST_SCHEDULE must be like 'mon 07:00' or 'off', not {value!r}")
+    return _WEEKDAYS.index(day[:3]), int(hour), int(minute)
+
+
+def parse_status_callback(url: str, secret: str) -> tuple[str | None, str | None]:
+    """The case system's callback URL (http/https) and its `whsec_` secret: both or neither."""
+    from urllib.parse import urlsplit
+
+    from notifier.app.secret_formats import webhook_secret_problem
+
+    url, secret = url.strip(), secret.strip()
+    if not url:
+        return None, secret or None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"NOTIFIER_STATUS_CALLBACK_URL must be an http(s) URL, not {url!r}")
+    if not secret:
+        raise ConfigError("NOTIFIER_STATUS_CALLBACK_SECRET is required with NOTIFIER_STATUS_CALLBACK_URL")
+    problem = webhook_secret_problem(secret)
+    if problem:
+        raise ConfigError(f"NOTIFIER_STATUS_CALLBACK_SECRET {problem}")
+    return url, secret
+
+
+def parse_coordinators(value: str) -> tuple[str, ...]:
+    """`NOTIFIER_COORDINATORS=a@x.fi,b@y.fi` -> the lower-cased addresses allowed into the console."""
+    from notifier.validation import Reader
+
+    out: list[str] = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        r = Reader({"email": item}, "")
+        if r.email("email") is None:
+            raise ConfigError(f"NOTIFIER_COORDINATORS must be e-mail addresses separated by commas, not {item!r}")
+        if item.lower() not in out:
+            out.append(item.lower())
+    return tuple(out)
+
+
+def parse_sentinels(value: str) -> tuple[tuple[str, int], ...]:
+    """`REDIS_SENTINELS=host1:26379,host2:26379` -> ((host1, 26379), (host2, 26379))."""
+    out = []
+    for item in (v.strip() for v in value.split(",") if v.strip()):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"REDIS_SENTINELS must be host:port pairs separated by commas, not {item!r}")
+        out.append((host, int(port)))
+    return tuple(out)

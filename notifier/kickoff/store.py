@@ -1,0 +1,184 @@
+"""Kickoff sessions and call prompts in Redis.
+
+Layout (prefix `notifier:`):
+  kickoff:<session_id>      hash: meta (JSON: ids, status, bookkeeping; no personal data),
+                            personal (sealed JSON: the session's place and staff member, invitees)
+  prompt:<prompt_id>        hash: meta (JSON: ids, language, created_at), personal (sealed: name,
+                            phone, what the call script needs)
+  prompt:<prompt_id>:outcomes  list of sealed JSON {outcome, note, at}: every call recorded
+
+A session is written only inside `intake.commit`'s transaction (`stage_session`), watched by the
+handler that read it, so that two concurrent attendance corrections cannot both send. Keys expire
+`KEEP_AFTER_SESSION` after the session ends.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from notifier.casework.addressing import Address
+from notifier.casework.events import Client, KickoffSession, Location, SessionStaff
+from notifier.kickoff.model import KickoffState, PlannedPrompt
+from notifier.sealing import Sealer
+from notifier.kickoff.keys import session_key, prompt_key, outcomes_key
+
+KEEP_AFTER_SESSION = timedelta(days=180)
+
+
+def _client_dict(c: Client) -> dict[str, Any]:
+    return {"id": c.id, "first_name": c.first_name, "last_name": c.last_name, "language": c.language,
+            "email": c.email, "phone": c.phone,
+            # the postal address of an invitee reached by letter, for a cancellation letter (issue 6)
+            "address": c.address.to_dict() if c.address and not (c.email or c.phone) else None}
+
+
+def _client(d: dict[str, Any]) -> Client:
+    return Client(**{**d, "address": Address.from_dict(d.get("address"))})
+
+
+def _expire_at(session: KickoffSession) -> int:
+    return int((session.ends_at + KEEP_AFTER_SESSION).timestamp())
+
+
+# -- sessions -------------------------------------------------------------------------------------
+
+
+def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: datetime) -> None:
+    """Queue the write of a session's state into `pipe` (inside the caller's MULTI)."""
+    s = state.session
+    meta = {
+        "id": s.id, "site": s.site, "staff_id": s.staff.id, "status": state.status,
+        "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
+        "invitee_ids": [c.id for c in state.invitees],
+        "reminders": state.reminders, "notified": sorted(state.notified), "absent": list(state.absent),
+        "attendance_count": state.attendance_count, "prompts": state.prompts,
+        "updated_at": now.astimezone(timezone.utc).isoformat(),
+    }
+    loc, staff = s.location, s.staff
+    personal = {
+        "location": {"name": loc.name, "street": loc.street, "postal_code": loc.postal_code, "city": loc.city},
+        "staff": {"name": staff.name, "email": staff.email, "language": staff.language, "phone": staff.phone},
+        "invitees": [_client_dict(c) for c in state.invitees],
+    }
+    key = session_key(s.id)
+    pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
+    pipe.expireat(key, _expire_at(s))
+
+
+async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> KickoffState | None:
+    fields = await redis.hgetall(session_key(session_id))
+    if not fields:
+        return None
+    meta = json.loads(fields[b"meta"])
+    personal = sealer.open(fields[b"personal"])
+    staff = personal["staff"]
+    session = KickoffSession(
+        id=meta["id"],
+        starts_at=datetime.fromisoformat(meta["starts_at"]),
+        ends_at=datetime.fromisoformat(meta["ends_at"]),
+        site=meta["site"],
+        location=Location(**personal["location"]),
+        staff=SessionStaff(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
+    )
+    return KickoffState(
+        session=session,
+        invitees=tuple(_client(c) for c in personal["invitees"]),
+        status=meta["status"],
+        reminders=dict(meta.get("reminders", {})),
+        notified=frozenset(meta.get("notified", [])),
+        absent=tuple(meta.get("absent", [])),
+        attendance_count=int(meta.get("attendance_count", 0)),
+        prompts=dict(meta.get("prompts", {})),
+    )
+
+
+# -- call prompts ---------------------------------------------------------------------------------
+
+OUTCOMES = ("reached", "no-answer", "wrong-number", "rescheduled")
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    outcome: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallPrompt:
+    """A task for staff: call an absent client. Name, phone and context are personal data."""
+
+    id: str
+    session_id: str
+    client_id: str
+    staff_id: str
+    language: str
+    name: str
+    first_name: str
+    phone: str | None
+    context: dict[str, Any]
+    created_at: datetime
+    outcomes: tuple[CallOutcome, ...] = field(default=())
+
+
+def stage_prompt(pipe: Pipeline, sealer: Sealer, prompt_id: str, planned: PlannedPrompt, session: KickoffSession,
+                 now: datetime) -> None:
+    meta = {"id": prompt_id, "session_id": session.id, "client_id": planned.client_id, "staff_id": session.staff.id,
+            "language": planned.language, "created_at": now.astimezone(timezone.utc).isoformat()}
+    personal = {"name": planned.name, "first_name": planned.first_name, "phone": planned.phone,
+                "context": planned.context}
+    key = prompt_key(prompt_id)
+    pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
+    pipe.expireat(key, _expire_at(session))
+
+
+async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> list[CallPrompt]:
+    if not prompt_ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for pid in prompt_ids:
+            pipe.hgetall(prompt_key(pid))
+            pipe.lrange(outcomes_key(pid), 0, -1)
+        raw = await pipe.execute()
+    prompts = []
+    for fields, outcomes in zip(raw[::2], raw[1::2]):
+        if not fields:
+            continue
+        meta = json.loads(fields[b"meta"])
+        personal = sealer.open(fields[b"personal"])
+        recorded = tuple(
+            CallOutcome(o["outcome"], o.get("note", ""), datetime.fromisoformat(o["at"]))
+            for o in (sealer.open(blob) for blob in outcomes)
+        )
+        prompts.append(CallPrompt(
+            id=meta["id"], session_id=meta["session_id"], client_id=meta["client_id"], staff_id=meta["staff_id"],
+            language=meta["language"], name=personal["name"], first_name=personal["first_name"],
+            phone=personal.get("phone"), context=personal.get("context", {}),
+            created_at=datetime.fromisoformat(meta["created_at"]), outcomes=recorded,
+        ))
+    return prompts
+
+
+async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str,
+                         at: datetime, also: Callable[[Pipeline], None] | None = None) -> None:
+    """Append a call's outcome; earlier ones stay (a no-answer, then a reached, is a history).
+
+    `also` queues writes that belong with the outcome into the same transaction (the contact
+    log's entry and the case system's callback: `contacts.stage_recorded_call`).
+    """
+    entry = {"outcome": outcome, "note": note, "at": at.astimezone(timezone.utc).isoformat()}
+    key = outcomes_key(prompt.id)
+    ttl = await redis.ttl(prompt_key(prompt.id))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.rpush(key, sealer.seal(entry))
+        if ttl and ttl > 0:
+            pipe.expire(key, ttl)
+        if also is not None:
+            also(pipe)
+        await pipe.execute()

@@ -1,0 +1,167 @@
+"""Sending one message: claim it, compose it, hand it to its channel, record what happened.
+
+This is the only code that moves a message through `sending`. The claim is a compare-and-set
+with a lease, so two workers never send the same message at once; a worker that dies mid-send
+leaves a lease that runs out, after which the message is taken over (at-least-once delivery:
+see README "Guarantees").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Mapping, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from channels.base import Channel, PermanentFailure, TemporaryFailure
+
+from notifier.messages import status as st
+from notifier.messages.compose import CannotCompose, Composer
+from notifier.app.config import Settings
+from notifier.messages.queue import add_job, deliver_job_id
+from notifier.messages.rate_limit import RateLimiter
+from notifier.messages.retry import next_attempt_at
+from notifier.messages.store import MessageStore
+from notifier.clock import utcnow
+from notifier.messages.keys import TAKEOVERS
+
+log = logging.getLogger("notifier.delivery")
+T = TypeVar("T")
+
+#: Counter of sends taken over from a worker that died mid-send: the only sends that can be
+#: handed to a channel twice (see README "Guarantees").
+
+
+@dataclass
+class Deliverer:
+    settings: Settings
+    redis: Redis
+    store: MessageStore
+    composer: Composer
+    channels: Mapping[str, Channel]
+    limiter: RateLimiter | None = None
+
+    async def deliver(self, message_id: str) -> str:
+        """Try to send `message_id` once; returns the status it ended in (or why it was skipped)."""
+        token = secrets.token_hex(8)
+        if self.limiter is None or not self.limiter.rates:
+            # No rates to keep: claim and read in one round trip (`MessageStore.claim`).
+            now = utcnow()
+            claim, claimed = await self.store.claim(
+                message_id, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
+            )
+            if claimed is None:
+                log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
+                return f"skipped:{claim.previous or 'missing'}"
+            message = claimed
+        else:
+            # With rates, the message's channel decides the slot, and the slot comes before the
+            # claim (a deferred send must stay claimable): read, reserve, then claim.
+            message = await self.store.get(message_id)
+            if message is None or message.status not in st.ALLOWED_FROM[st.SENDING]:
+                return f"skipped:{message.status if message else 'missing'}"
+            slot = await self.limiter.reserve(message.channel)
+            if not slot.reserved:
+                return await self._defer(message_id, slot.wait_seconds)
+            if slot.wait_seconds:
+                await asyncio.sleep(slot.wait_seconds)
+            now = utcnow()
+            moved = await self.store.move(
+                message_id, st.SENDING, now=now,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
+            )
+            if moved is None or not moved.moved:
+                log.debug("message %s not claimable (status %s)", message_id, moved.previous if moved else "?")
+                return f"skipped:{moved.previous if moved else ''}"
+            claim = moved
+            message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
+        if claim.previous == st.SENDING:
+            log.warning("message %s taken over from a worker whose lease ran out", message_id)
+            await self.redis.incr(TAKEOVERS)
+        channel = self.channels.get(message.channel)
+        started: float | None = None  # for the send-duration histogram (README "Metrics")
+        try:
+            if channel is None:
+                raise CannotCompose(f"channel-not-configured-{message.channel}")
+            payload = self.composer.compose(message)
+            started = time.monotonic()
+            provider_ref = await channel.send(message.id, payload)
+        except TemporaryFailure as exc:
+            due, reason = max(message.created_at, message.send_at or message.created_at), exc.reason
+            return await self._persist(lambda: self._temporary(
+                message.id, due, message.attempts, reason, token, _since(started)))
+        except PermanentFailure as exc:
+            reason = exc.reason
+            await self._persist(lambda: self.store.move(message.id, st.PERMANENT_FAILURE, reason, lease_token=token,
+                                                        send_seconds=_since(started)))
+            return st.PERMANENT_FAILURE
+        except CannotCompose as exc:
+            await self.store.move(message.id, st.TECHNICAL_FAILURE, exc.reason, lease_token=token)
+            return st.TECHNICAL_FAILURE
+        except Exception as exc:  # a bug in rendering or a channel: never retry blindly
+            log.exception("message %s failed unexpectedly (%s)", message.id, type(exc).__name__)
+            await self.store.move(message.id, st.TECHNICAL_FAILURE, f"error-{type(exc).__name__}", lease_token=token)
+            return st.TECHNICAL_FAILURE
+        await self._persist(lambda: self.store.move(message.id, st.SENT, provider_ref=provider_ref or "",
+                                                    lease_token=token, send_seconds=_since(started)))
+        return st.SENT
+
+    async def _persist(self, write: Callable[[], Awaitable[T]]) -> T:
+        """Write the outcome of a send that has happened, riding out a short Redis outage.
+
+        Once a channel has accepted a message, losing the status write would have the message
+        taken over and sent again when its lease runs out; so the write is retried (same lease
+        token) for as long as the lease lasts, rather than handed back to arq as a failed job.
+        """
+        delay = 0.1
+        deadline = time.monotonic() + self.settings.lease_seconds - self.settings.send_timeout_seconds
+        while True:
+            try:
+                return await write()
+            except RedisError:
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _temporary(self, message_id: str, due_at: datetime, attempts: int, reason: str, token: str,
+                         send_seconds: float | None = None) -> str:
+        """Queue the next try, within the retry window counted from when the message was due
+        (a reminder created days ahead still gets its full window)."""
+        now = utcnow()
+        s = self.settings
+        retry_at = next_attempt_at(
+            attempts, due_at, now,
+            base=s.retry_base_seconds, cap=s.retry_max_seconds, window=s.retry_window_seconds,
+        )
+        if retry_at is None:
+            await self.store.move(message_id, st.TECHNICAL_FAILURE, f"retries-exhausted:{reason}", lease_token=token,
+                                  send_seconds=send_seconds)
+            return st.TECHNICAL_FAILURE
+        # The status change and the retry job are written together: a retry is never lost.
+        async with self.redis.pipeline(transaction=True) as pipe:
+            await self.store.move(message_id, st.TEMPORARY_FAILURE, reason, now=now, lease_token=token, pipe=pipe,
+                                  next_due=retry_at, send_seconds=send_seconds)
+            add_job(pipe, "deliver", message_id, job_id=deliver_job_id(message_id, attempts), now=now, run_at=retry_at)
+            self.store.log_executed(pipe, await pipe.execute())
+        log.debug("message %s retry at %s", message_id, retry_at.isoformat())
+        return st.TEMPORARY_FAILURE
+
+    async def _defer(self, message_id: str, wait: float) -> str:
+        """The channel's rate is used up for a while: try again when its slot comes."""
+        now = utcnow()
+        at = now + timedelta(seconds=wait)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            add_job(pipe, "deliver", message_id, job_id=f"deliver:{message_id}:rate:{int(at.timestamp() * 1000)}", now=now, run_at=at)
+            await pipe.execute()
+        return "deferred"
+
+def _since(started: float | None) -> float | None:
+    """Seconds since `started` (a `time.monotonic()`), or None when the channel was never called."""
+    return None if started is None else time.monotonic() - started

@@ -1,0 +1,61 @@
+"""Redis key layout of `notifier.messages`: every key this domain reads or writes is named here."""
+
+from __future__ import annotations
+
+from notifier.keyspace import PREFIX
+
+
+def msg_key(message_id: str) -> str:
+    return f"{PREFIX}msg:{message_id}"
+
+
+def history_key(message_id: str) -> str:
+    return f"{PREFIX}msg:{message_id}:history"
+
+
+def index_key(ref: str, value: str) -> str:
+    return f"{PREFIX}idx:{ref}:{value}"
+
+
+ACTIVE = f"{PREFIX}active"
+
+
+SETTLED = f"{PREFIX}settled"
+
+
+#: Messages to clients by when they were due to go out: the contact log's export (`contacts.py`).
+CONTACT_MESSAGES = f"{PREFIX}contacts:messages"
+
+
+CALLS = f"{PREFIX}contacts:calls"
+
+
+def client_calls_key(client_id: str) -> str:
+    return f"{PREFIX}contacts:calls:{client_id}"
+
+
+def idempotency_key(scope: str, key: str) -> str:
+    return f"{PREFIX}idem:{scope}:{key}"
+
+
+CONTINUATION_KEY = f"{PREFIX}suomifi:events:continuation"
+
+
+POLL_LOCK_KEY = f"{PREFIX}suomifi:events:lock"
+
+
+CALLBACKS_DUE = f"{PREFIX}callbacks:due"
+CALLBACK_TRIES = f"{PREFIX}callbacks:tries"
+CALLBACK_QUEUE_PREFIX = f"{PREFIX}callbacks:q:"
+#: Counters of posted callbacks (`notifier_status_callbacks_total`, `..._answers_total`).
+CALLBACK_METRICS = f"{PREFIX}metrics:callbacks"
+#: Worker leases taken over from dead workers.
+TAKEOVERS = f"{PREFIX}stats:takeovers"
+
+
+def rate_key(channel: str) -> str:
+    return f"{PREFIX}rate:{channel}"
+
+METRIC_MESSAGES = f"{PREFIX}metrics:messages"
+METRIC_SEND = f"{PREFIX}metrics:send"
+METRIC_WEBHOOKS = f"{PREFIX}metrics:webhooks"

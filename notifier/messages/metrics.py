@@ -1,0 +1,194 @@
+"""Metrics: counters kept in Redis, shown in Prometheus' text format at `/metrics`.
+
+Web processes and workers on any number of machines all write to the same Redis, so any web
+process answers a scrape with the service's totals: no per-process registries to add up, no
+multiprocess directory, nothing lost when a worker restarts. Counters are updated in the round
+trips that make the change they count (the status-move script in `store.py`, the intake
+transaction, the callback scripts); only the webhook answer counter costs a command of its own.
+At scrape time a `prometheus_client` collector turns a snapshot of those hashes into metric
+families.
+
+Layout (prefix `notifier:metrics:`):
+  messages    hash "<template>|<channel>|<status>" -> times a message entered that status
+  send        hash "<channel>|<le>" -> sends that took at most `le` seconds (per bucket, not
+              cumulative; `+Inf` for the rest), "<channel>|sum_us" -> total microseconds
+  webhooks    hash "<endpoint>|<status>" -> answers given to webhooks in
+  callbacks   hash "<type>|<outcome>" and "answer|<status>" (see `callbacks.py`)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from redis.asyncio import Redis
+
+from notifier.keyspace import PREFIX
+from notifier.messages.keys import (
+    ACTIVE,
+    CALLBACK_METRICS,
+    CALLBACKS_DUE,
+    METRIC_MESSAGES,
+    METRIC_SEND,
+    METRIC_WEBHOOKS,
+    TAKEOVERS,
+)
+
+log = logging.getLogger("notifier.metrics")
+
+MESSAGES = METRIC_MESSAGES
+SEND = METRIC_SEND
+WEBHOOKS = METRIC_WEBHOOKS
+CALLBACKS = CALLBACK_METRICS
+
+#: Upper bounds (seconds) of the send-duration histogram: an SMTP hand-over takes milliseconds, a
+#: Suomi.fi letter with its PDF upload a few seconds, a stuck provider up to the send timeout.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+# Keys read at scrape time that other modules own.
+ARQ_QUEUE = "arq:queue"
+DIGEST_RUNS = f"{PREFIX}digest:runs"  # `notifier.staff.keys.RUNS`; messages do not import staff
+
+
+def bucket_label(seconds: float) -> str:
+    """The histogram bucket a send of `seconds` falls in (its upper bound as Prometheus writes it)."""
+    for bound in BUCKETS:
+        if seconds <= bound:
+            return _le(bound)
+    return "+Inf"
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+@dataclass
+class Snapshot:
+    """Everything a scrape shows, read from Redis in one pipeline."""
+
+    messages: dict[str, int] = field(default_factory=dict)
+    send: dict[str, float] = field(default_factory=dict)
+    webhooks: dict[str, int] = field(default_factory=dict)
+    callbacks: dict[str, int] = field(default_factory=dict)
+    queue_due: int = 0
+    queue_scheduled: int = 0
+    unsettled: int = 0
+    callbacks_pending: int = 0
+    takeovers: int = 0
+    digest_runs: int = 0
+    digest_last_run: float | None = None
+
+
+async def snapshot(redis: Redis) -> Snapshot:
+    now_ms = int(time.time() * 1000)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(MESSAGES)
+        pipe.hgetall(SEND)
+        pipe.hgetall(WEBHOOKS)
+        pipe.hgetall(CALLBACKS)
+        pipe.zcount(ARQ_QUEUE, "-inf", now_ms)
+        pipe.zcard(ARQ_QUEUE)
+        pipe.zcard(ACTIVE)
+        pipe.zcard(CALLBACKS_DUE)
+        pipe.get(TAKEOVERS)
+        pipe.zcard(DIGEST_RUNS)
+        pipe.zrange(DIGEST_RUNS, -1, -1, withscores=True)
+        (messages, send, webhooks, callbacks, due, queued, unsettled, cb_pending, takeovers, runs,
+         last) = await pipe.execute()
+
+    def ints(h: dict[bytes, bytes]) -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in h.items()}
+
+    return Snapshot(
+        messages=ints(messages), send={k.decode(): float(v) for k, v in send.items()}, webhooks=ints(webhooks),
+        callbacks=ints(callbacks), queue_due=int(due), queue_scheduled=int(queued) - int(due),
+        unsettled=int(unsettled), callbacks_pending=int(cb_pending), takeovers=int(takeovers or 0),
+        digest_runs=int(runs), digest_last_run=float(last[0][1]) / 1000 if last else None,
+    )
+
+
+class SnapshotCollector(Collector):
+    """A custom collector over one snapshot: counters from Redis, exposed as metric families."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.snap = snap
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        messages = CounterMetricFamily(
+            "notifier_messages", "Times a message entered a status, by template, channel and status.",
+            labels=["template", "channel", "status"])
+        for key, value in sorted(s.messages.items()):
+            messages.add_metric(_split(key, 3), value)
+        yield messages
+
+        yield from _histograms(s.send)
+
+        webhooks = CounterMetricFamily(
+            "notifier_webhooks", "Answers given to webhooks in (case events, SMS delivery reports), by endpoint and HTTP status.",
+            labels=["endpoint", "status"])
+        for key, value in sorted(s.webhooks.items()):
+            webhooks.add_metric(_split(key, 2), value)
+        yield webhooks
+
+        outcomes = CounterMetricFamily(
+            "notifier_status_callbacks", "Status callbacks to the case system finished or retried, by event type and outcome "
+            "(delivered, refused, expired, retried).", labels=["type", "outcome"])
+        answers = CounterMetricFamily(
+            "notifier_status_callback_answers", "Answers the case system gave to status callbacks, by HTTP status "
+            "(or timeout / error-<kind>).", labels=["status"])
+        for key, value in sorted(s.callbacks.items()):
+            kind, _, rest = key.partition("|")
+            if kind == "answer":
+                answers.add_metric([rest], value)
+            else:
+                outcomes.add_metric([kind, rest], value)
+        yield outcomes
+        yield answers
+
+        queue = GaugeMetricFamily("notifier_queue_jobs", "Jobs on the work queue: due now, or scheduled for later (retries, reminders).",
+                                  labels=["state"])
+        queue.add_metric(["due"], s.queue_due)
+        queue.add_metric(["scheduled"], s.queue_scheduled)
+        yield queue
+        yield GaugeMetricFamily("notifier_messages_unsettled", "Messages not yet sent or final.", value=s.unsettled)
+        yield GaugeMetricFamily("notifier_status_callbacks_pending", "Messages and other subjects with status callbacks still to post.",
+                                value=s.callbacks_pending)
+        yield CounterMetricFamily("notifier_send_takeovers", "Sends taken over from a worker that died mid-send.", value=s.takeovers)
+        yield CounterMetricFamily("notifier_digest_runs", "Runs of the weekly digest (cron, CLI and API).", value=s.digest_runs)
+        if s.digest_last_run is not None:
+            yield GaugeMetricFamily("notifier_digest_last_run_timestamp_seconds", "When the latest digest run started (Unix time).",
+                                    value=s.digest_last_run)
+
+
+def _split(key: str, parts: int) -> list[str]:
+    out = key.split("|", parts - 1)
+    return out + [""] * (parts - len(out))
+
+
+def _histograms(send: dict[str, float]) -> Iterable[Metric]:
+    family = HistogramMetricFamily("notifier_send_duration_seconds", "How long handing a message to its channel took, by channel.",
+                                   labels=["channel"])
+    channels = sorted({k.split("|", 1)[0] for k in send})
+    for channel in channels:
+        cumulative = 0.0
+        buckets = []
+        for bound in BUCKETS:
+            cumulative += send.get(f"{channel}|{_le(bound)}", 0)
+            buckets.append((_le(bound), cumulative))
+        cumulative += send.get(f"{channel}|+Inf", 0)
+        buckets.append(("+Inf", cumulative))
+        family.add_metric([channel], buckets, sum_value=send.get(f"{channel}|sum_us", 0.0) / 1_000_000)
+    yield family
+
+
+async def render(redis: Redis) -> bytes:
+    """The `/metrics` body: a fresh registry per scrape, so nothing is kept between scrapes."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SnapshotCollector(await snapshot(redis)))
+    return generate_latest(registry)

@@ -1,0 +1,352 @@
+"""The weekly digest of changed practices: runs, the per-person job, and the cron entry.
+
+A run (from the cron, `notifier digest` or `POST /api/digests/run`) reads a cutoff from Redis's
+clock and queues one `digest_for` job per person who wants the digest. Each job decides that
+person's digest and stores it in **one transaction** with the person's claim on the ISO week
+(`staff:<id>:digests`, field `<week>`), watched optimistically: whichever run, worker or retry
+gets there first creates the message and its send job; everyone else finds the claim and skips.
+So two workers, the cron and a manual run at once, or a rerun after a crash, give each person
+at most one digest per week, and a rerun gives the rest theirs. arq's cron uniqueness is not
+relied on. Who gets which changes is decided in `planning_staff.py`.
+
+Layout (prefix `notifier:`):
+  digest:runs               sorted set of run ids by start time
+  digest:run:<id>           hash: week, cutoff_ms, trigger, started_at, staff, recipients, queued,
+                            done, created, already, nothing, opted_out, failed
+  digest:run:<id>:messages  set of the digest message ids this run created
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from arq.cron import CronJob, cron
+from arq.worker import Function, func
+
+from notifier.messages import status as st
+from notifier.app.config import Settings
+from notifier.messages.intake import Outcome, commit
+from notifier.staff.links import Links
+from notifier.staff.planning import (
+    REMIND_FOR,
+    DigestLinks,
+    next_cutoff,
+    plan_digest,
+    select_digest,
+    week_label,
+)
+from notifier.staff.practice import PracticeChanges
+from notifier.clock import from_ms, to_ms
+from notifier.messages.queue import add_job
+from notifier.app.runtime import Runtime
+from notifier.staff.directory import StaffDirectory
+from notifier.staff.keys import digests_key
+from notifier.messages.keys import msg_key
+from notifier.clock import new_id, utcnow
+from notifier.staff.keys import RUNS, run_key, run_messages_key
+
+log = logging.getLogger("notifier.digest")
+
+CUTOFF_FIELD = "_cutoff"
+FANOUT_BATCH = 500
+COUNTERS = ("staff", "recipients", "queued", "done", "created", "already", "nothing", "opted_out", "failed")
+
+
+def links_for(settings: Settings) -> Links:
+    return Links(settings.signing_secrets, settings.public_url)
+
+
+def current_week(now: datetime, settings: Settings) -> str:
+    return week_label(now.astimezone(settings.timezone).date())
+
+
+class WeekInFuture(ValueError):
+    """A digest cannot be run ahead of its week: it would block the real one."""
+
+
+# -- starting a run -------------------------------------------------------------------------------
+
+
+async def start_run(rt: Runtime, week: str | None, trigger: str) -> str:
+    """Queue one digest job per person who wants the digest; returns the run id.
+
+    The cutoff is Redis's clock now: the run covers changes posted up to this moment.
+    """
+    redis = rt.redis
+    seconds, micros = await redis.time()
+    cutoff_ms = seconds * 1000 + micros // 1000
+    now = from_ms(cutoff_ms)
+    this_week = current_week(now, rt.settings)
+    week = week or this_week
+    if week > this_week:
+        raise WeekInFuture(week)
+    directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+    ids = await directory.ids()
+    flags = await directory.digest_flags(ids)
+    recipients = [i for i in ids if flags.get(i)]
+    run_id = new_id()
+    header = {
+        "week": week, "cutoff_ms": cutoff_ms, "trigger": trigger, "started_at": now.isoformat(),
+        "staff": len(ids), "recipients": len(recipients), "opted_out": len(ids) - len(recipients),
+        "queued": 0, "done": 0, "created": 0, "already": 0, "nothing": 0, "failed": 0,
+    }
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(run_key(run_id), mapping=header)
+        pipe.zadd(RUNS, {run_id: cutoff_ms})
+        await pipe.execute()
+    # One job per person, queued in batches; `queued` moves with each batch, so a fan-out cut
+    # short by a crash shows in the run's report (and a rerun of the week completes it).
+    for start in range(0, len(recipients), FANOUT_BATCH):
+        batch = recipients[start:start + FANOUT_BATCH]
+        async with redis.pipeline(transaction=True) as pipe:
+            for staff_id in batch:
+                add_job(pipe, "digest_for", run_id, staff_id, job_id=f"digest:{run_id}:{staff_id}", now=utcnow())
+            pipe.hincrby(run_key(run_id), "queued", len(batch))
+            await pipe.execute()
+    log.info("digest run %s for %s (%s): %d recipient(s) of %d staff", run_id, week, trigger, len(recipients), len(ids))
+    return run_id
+
+
+# -- one person's digest --------------------------------------------------------------------------
+
+
+async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> str:
+    """Decide and store `staff_id`'s digest for the run's week, at most once per week.
+
+    Returns what happened: created, nothing (nothing new), already (claimed before),
+    opted-out, or failed. The counters of the run move in the same transaction as the claim.
+    """
+    redis = rt.redis
+    raw = await redis.hmget(run_key(run_id), "week", "cutoff_ms")
+    if raw[0] is None:
+        log.warning("digest job for unknown run %s", run_id)
+        return "unknown-run"
+    week, cutoff = raw[0].decode(), from_ms(int(raw[1]))
+    rkey = run_key(run_id)
+    try:
+        directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+        changes_store = PracticeChanges(redis)
+        member = await directory.get(staff_id)
+        if member is None or not member.digest:  # deleted or opted out since the fan-out
+            await _bump(redis, rkey, "opted_out")
+            return "opted-out"
+        dkey = digests_key(staff_id)
+
+        async def decide() -> Outcome:
+            claim, previous = await redis.hmget(dkey, week, CUTOFF_FIELD)
+            if claim is not None:
+                mine = json.loads(claim).get("run") == run_id  # our own job re-run by arq
+                return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
+            previous_cutoff = from_ms(int(previous)) if previous else None
+            window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
+            changes = await changes_store.posted_between(window_start, cutoff)
+            acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
+            selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
+            planned = None
+            if not selection.empty:
+                digest_links = DigestLinks(
+                    preferences=links.preferences(member), unsubscribe=links.unsubscribe(member),
+                    acknowledge={c.id: links.acknowledge(member, c.id) for c in selection.new + selection.earlier},
+                )
+                planned = plan_digest(member, selection, week, digest_links)
+            result = "created" if planned else "nothing"
+            claim_cutoff = next_cutoff(previous_cutoff, cutoff)
+
+            def stage(pipe: Any, ids: list[str]) -> None:
+                record = {
+                    "run": run_id, "message": ids[0] if ids else None, "at": utcnow().isoformat(),
+                    "cutoff_ms": to_ms(cutoff), "changes": [c.id for c in selection.new],
+                    "reminders": [c.id for c in selection.earlier],
+                }
+                pipe.hset(dkey, mapping={week: json.dumps(record), CUTOFF_FIELD: to_ms(claim_cutoff)})
+                if ids:
+                    pipe.sadd(run_messages_key(run_id), *ids)
+                _count(rkey, result)(pipe, ids)
+
+            return Outcome(messages=[planned] if planned else [], stage=stage, watch=[dkey], answer={"result": result})
+
+        answer = await commit(rt.store, decide, watch=[dkey])  # watched first: decided once
+    except Exception as exc:  # counted and logged by id; a rerun of the week picks the person up
+        log.error("digest for staff %s in run %s failed (%s)", staff_id, run_id, type(exc).__name__)
+        await _bump(redis, rkey, "failed")
+        return "failed"
+    result = answer["result"]
+    log.info("digest %s for staff %s in run %s: %s", week, staff_id, run_id, result)
+    return result
+
+
+def _count(rkey: str, counter: str) -> Callable[[Any, list[str]], None]:
+    """A stager counting one finished job of a run under `counter`."""
+    def stage(pipe: Any, ids: list[str]) -> None:
+        pipe.hincrby(rkey, counter, 1)
+        pipe.hincrby(rkey, "done", 1)
+    return stage
+
+
+async def _bump(redis: Any, rkey: str, counter: str) -> None:
+    async with redis.pipeline(transaction=True) as pipe:
+        _count(rkey, counter)(pipe, [])
+        await pipe.execute()
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunReport:
+    id: str
+    week: str
+    trigger: str
+    started_at: datetime
+    cutoff: datetime
+    counters: dict[str, int]
+    sent: int
+    pending: int
+    failed: int
+
+    @property
+    def complete(self) -> bool:
+        c = self.counters
+        return c["queued"] == c["recipients"] and c["done"] >= c["queued"] and self.pending == 0
+
+    def to_dict(self, tz: Any) -> dict[str, Any]:
+        c = self.counters
+        return {
+            "id": self.id,
+            "week": self.week,
+            "trigger": self.trigger,
+            "started_at": self.started_at.astimezone(tz).isoformat(),
+            "cutoff": self.cutoff.astimezone(tz).isoformat(),
+            "staff": c["staff"],
+            "recipients": c["recipients"],
+            "queued": c["queued"],
+            "digests": c["created"],
+            "sent": self.sent,
+            "pending": self.pending,
+            "failed": self.failed,
+            "skipped": {"already_this_week": c["already"], "nothing_new": c["nothing"], "opted_out": c["opted_out"]},
+            "complete": self.complete,
+        }
+
+
+async def run_report(redis: Any, run_id: str) -> RunReport | None:
+    """How a run went: digests sent, still pending, skipped (and why) and failed."""
+    fields = await redis.hgetall(run_key(run_id))
+    if not fields:
+        return None
+    f = {k.decode(): v.decode() for k, v in fields.items()}
+    counters = {name: int(f.get(name, 0)) for name in COUNTERS}
+    ids = [i.decode() for i in await redis.smembers(run_messages_key(run_id))]
+    statuses: list[str] = []
+    if ids:
+        async with redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(msg_key(i), "status")
+            statuses = [s.decode() if s else "" for s in await pipe.execute()]
+    sent = sum(1 for s in statuses if s in (st.SENT, st.DELIVERED))
+    failed_messages = sum(1 for s in statuses if s in (st.PERMANENT_FAILURE, st.TECHNICAL_FAILURE))
+    unsent = sum(1 for s in statuses if s in (st.CREATED, st.SENDING, st.TEMPORARY_FAILURE))
+    pending = max(counters["queued"] - counters["done"], 0) + unsent
+    return RunReport(
+        id=run_id, week=f["week"], trigger=f["trigger"], started_at=datetime.fromisoformat(f["started_at"]),
+        cutoff=from_ms(int(f["cutoff_ms"])), counters=counters, sent=sent, pending=pending,
+        failed=counters["failed"] + failed_messages,
+    )
+
+
+async def recent_runs(redis: Any, limit: int = 20) -> list[str]:
+    return [i.decode() for i in await redis.zrevrange(RUNS, 0, limit - 1)]
+
+
+# -- arq ------------------------------------------------------------------------------------------
+
+
+async def digest_for_job(ctx: dict[str, Any], run_id: str, staff_id: str) -> str:
+    rt: Runtime = ctx["runtime"]
+    return await digest_for(rt, links_for(rt.settings), run_id, staff_id)
+
+
+async def weekly_digest_job(ctx: dict[str, Any]) -> str | None:
+    """The cron entry: a run for the current week (a second one in the same week skips everyone)."""
+    rt: Runtime = ctx["runtime"]
+    if not rt.settings.signing_secrets:
+        log.error("weekly digest not run: NOTIFIER_SIGNING_SECRET is not set")
+        return None
+    return await start_run(rt, None, "cron")
+
+
+def digest_functions() -> list[Function]:
+    # No own timeout: arq re-runs a dead worker's jobs after the longest timeout of all functions,
+    # and the send job's must stay that longest.
+    return [func(digest_for_job, name="digest_for", max_tries=5)]  # type: ignore[arg-type]
+
+
+def digest_cron_jobs(settings: Settings) -> list[CronJob]:
+    """Weekly at NOTIFIER_DIGEST_SCHEDULE in the service's time zone (the worker's `timezone`)."""
+    if settings.digest_schedule is None:
+        return []
+    weekday, hour, minute = settings.digest_schedule
+    # A run whose fan-out was cut short by a dead worker is started again: claims make that safe.
+    return [cron(weekly_digest_job, name="weekly_digest", weekday=weekday, hour=hour, minute=minute,  # type: ignore[arg-type]
+                 second=0, unique=True, max_tries=3)]
+
+
+
+# -- by hand --------------------------------------------------------------------------------------
+
+
+def describe(report: dict[str, Any]) -> str:
+    sk = report["skipped"]
+    return (
+        f"digest run {report['id']} for {report['week']}: {report['staff']} staff, {report['recipients']} recipient(s)\n"
+        f"sent {report['sent']}, pending {report['pending']}, failed {report['failed']}, "
+        f"skipped {sk['already_this_week'] + sk['nothing_new'] + sk['opted_out']} "
+        f"(already this week {sk['already_this_week']}, nothing new {sk['nothing_new']}, opted out {sk['opted_out']})"
+    )
+
+
+async def run_by_hand(settings: Settings, week: str | None, wait: float, as_json: bool = False) -> int:
+    """`notifier digest`: start a run, wait up to `wait` seconds for the workers, print the report
+    (as JSON with `as_json`). On a terminal a progress line shows the people done so far.
+
+    Exit status 0 when every digest went out, 1 when some failed, 2 when still pending.
+    """
+    import asyncio
+    import time
+
+    from notifier.app.progress import Progress
+
+    rt = Runtime.create(settings)
+    try:
+        try:
+            run_id = await start_run(rt, week, "cli")
+        except WeekInFuture:
+            print(f"notifier digest: week {week} has not started yet")
+            return 2
+        deadline = time.monotonic() + wait
+        progress = Progress(f"digest {week or 'this week'}", enabled=None if not as_json else False)
+        while True:
+            report = await run_report(rt.redis, run_id)
+            assert report is not None
+            c = report.counters
+            progress.update(c["done"], c["recipients"],
+                            f"digests {c['created']}, sent {report.sent}, failed {report.failed}")
+            if report.complete or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.5)
+        progress.finish()
+        if as_json:
+            print(json.dumps(report.to_dict(settings.timezone), ensure_ascii=False), flush=True)
+        else:
+            print(describe(report.to_dict(settings.timezone)), flush=True)
+        if not report.complete:
+            if not as_json:
+                print("not finished yet: is a worker running? Follow it with GET /api/digests/runs/" + run_id)
+            return 2
+        return 1 if report.failed else 0
+    finally:
+        await rt.redis.aclose()

@@ -1,0 +1,381 @@
+"""The staff directory: who works where, in which language, and whether they want the digest.
+
+Layout (prefix `notifier:`):
+  staff:<id>            hash: meta (JSON, no personal data: language, organisation, site, digest,
+                        nonce, times), personal (sealed JSON: name, email, phone)
+  staff:all             set of staff ids
+  staff:by-email        hash: keyed hash of a lower-cased address -> staff id, and `__key__`, the
+                        fingerprint of the key it was built with (rebuilt when the key changes)
+  staff:version         counter bumped by every change, so an index rebuild never loses one
+  staff:<id>:digests    hash: ISO week -> JSON of that week's digest claim, `_cutoff` -> the end
+                        of the window the person's latest digest covered (see `digest.py`)
+
+The e-mail index lets `/subscribe` find a person without opening every sealed record; its key
+comes from `NOTIFIER_SIGNING_SECRET` so that the index alone does not tell who is staff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from notifier.phones import callable_e164
+from notifier.staff.model import StaffMember
+from notifier.sealing import Sealer
+from notifier.clock import utcnow
+from notifier.validation import FieldError, Invalid, Reader
+from notifier.staff.keys import (
+    subscribe_recent_key,
+    ALL,
+    EMAIL_INDEX,
+    VERSION,
+    staff_key,
+    digests_key,
+    pending_key,
+)
+
+_INDEX_KEY_FIELD = "__key__"
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: Used for the e-mail index when no signing secret is set (the index is rebuilt once one is).
+_FALLBACK_INDEX_KEY = b"notifier-staff-email-index"
+
+
+class DuplicateEmail(Exception):
+    """Another staff member already has this address."""
+
+    def __init__(self, other_id: str) -> None:
+        super().__init__(other_id)
+        self.other_id = other_id
+
+
+# -- reading API bodies -------------------------------------------------------------------------
+
+
+def read_code(r: Reader, key: str, required: bool = True) -> str | None:
+    """An organisation or site code such as `te-office` or `turku` (lower-cased)."""
+    value = r.string(key, required, max_length=64)
+    if value is None:
+        return None
+    value = value.lower()
+    if not _CODE.match(value):
+        r.fail(key, "must be 1-64 lower-case letters, digits, - or _")
+        return None
+    return value
+
+
+def read_codes(r: Reader, key: str) -> tuple[str, ...]:
+    items = r.string_list(key, required=False, max_items=200)
+    out: list[str] = []
+    for i, item in enumerate(items or []):
+        code = item.lower()
+        if not _CODE.match(code):
+            r.fail(f"{key}[{i}]", "must be 1-64 lower-case letters, digits, - or _")
+        elif code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class StaffInput:
+    """A `PUT /api/staff/{id}` body; `digest` None means "keep what the person chose"."""
+
+    name: str
+    email: str
+    language: str
+    organisation: str
+    site: str
+    phone: str | None
+    digest: bool | None
+
+
+def parse_staff(document: Any) -> StaffInput:
+    r = Reader(document, "")
+    if not r.is_object():
+        raise Invalid(r.errors)
+    name = r.string("name", max_length=200)
+    email = r.email("email", required=True)
+    raw_phone = r.string("phone", required=False, max_length=40)
+    phone = None
+    if raw_phone is not None:
+        phone = callable_e164(raw_phone)
+        if phone is None:
+            r.fail("phone", "must be a valid phone number, e.g. 040 1234567 or +358401234567")
+    language = r.language()
+    organisation = read_code(r, "organisation")
+    site = read_code(r, "site")
+    digest = r.boolean("digest")
+    if r.errors:
+        raise Invalid(r.errors)
+    return StaffInput(name, email, language, organisation, site, phone, digest)  # type: ignore[arg-type]
+
+
+def check_staff_id(staff_id: str) -> None:
+    r = Reader({"id": staff_id}, "")
+    r.identifier("id")
+    if r.errors:
+        raise Invalid(r.errors)
+
+
+# -- the store ------------------------------------------------------------------------------
+
+
+class StaffDirectory:
+    def __init__(self, redis: Redis, sealer: Sealer, signing_secrets: tuple[str, ...] = ()) -> None:
+        self.redis = redis
+        self.sealer = sealer
+        self._index_key = signing_secrets[0].encode() if signing_secrets else _FALLBACK_INDEX_KEY
+        self._fingerprint = hmac.new(self._index_key, b"fingerprint", hashlib.sha256).hexdigest()[:16]
+
+    def email_hash(self, email: str) -> str:
+        return hmac.new(self._index_key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+    # -- records --------------------------------------------------------------------------------
+
+    def _encode(self, m: StaffMember, created_at: str, updated_at: str, source: str) -> dict[str, Any]:
+        meta = {
+            "id": m.id, "language": m.language, "organisation": m.organisation, "site": m.site,
+            "digest": m.digest, "nonce": m.nonce, "created_at": created_at, "updated_at": updated_at,
+            "source": source,
+        }
+        personal = {"name": m.name, "email": m.email, "phone": m.phone}
+        return {"meta": json.dumps(meta, separators=(",", ":")), "personal": self.sealer.seal(personal)}
+
+    def _decode(self, fields: dict[bytes, bytes]) -> tuple[StaffMember, dict[str, Any]]:
+        meta = json.loads(fields[b"meta"])
+        personal = self.sealer.open(fields[b"personal"])
+        member = StaffMember(
+            id=meta["id"], name=personal["name"], email=personal["email"], language=meta["language"],
+            organisation=meta["organisation"], site=meta["site"], digest=bool(meta["digest"]),
+            phone=personal.get("phone"), nonce=meta["nonce"],
+        )
+        return member, meta
+
+    async def get(self, staff_id: str) -> StaffMember | None:
+        fields = await self.redis.hgetall(staff_key(staff_id))
+        return self._decode(fields)[0] if fields else None
+
+    async def get_with_meta(self, staff_id: str) -> tuple[StaffMember, dict[str, Any]] | None:
+        fields = await self.redis.hgetall(staff_key(staff_id))
+        return self._decode(fields) if fields else None
+
+    async def ids(self) -> list[str]:
+        return sorted(i.decode() for i in await self.redis.smembers(ALL))
+
+    async def get_many(self, ids: list[str]) -> list[StaffMember]:
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hgetall(staff_key(i))
+            rows = await pipe.execute()
+        return [self._decode(f)[0] for f in rows if f]
+
+    async def all(self) -> list[StaffMember]:
+        return await self.get_many(await self.ids())
+
+    async def digest_flags(self, ids: list[str]) -> dict[str, bool]:
+        """Whether each person wants the digest, without opening sealed data (for the fan-out)."""
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(staff_key(i), "meta")
+            rows = await pipe.execute()
+        return {i: bool(json.loads(raw)["digest"]) for i, raw in zip(ids, rows) if raw}
+
+    async def codes(self) -> tuple[list[str], list[str]]:
+        """The organisations and sites in use (for the self-service form), without opening sealed data."""
+        ids = await self.ids()
+        if not ids:
+            return [], []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(staff_key(i), "meta")
+            rows = [json.loads(raw) for raw in await pipe.execute() if raw]
+        return sorted({m["organisation"] for m in rows}), sorted({m["site"] for m in rows})
+
+    async def codes_by_source(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Organisation and site codes in use -> the sources ("api", "console", "self") of the
+        records using them, without opening sealed data (for the choice list and `notifier check`)."""
+        ids = await self.ids()
+        organisations: dict[str, set[str]] = {}
+        sites: dict[str, set[str]] = {}
+        if not ids:
+            return organisations, sites
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(staff_key(i), "meta")
+            rows = [json.loads(raw) for raw in await pipe.execute() if raw]
+        for m in rows:
+            organisations.setdefault(m["organisation"], set()).add(m.get("source", "api"))
+            sites.setdefault(m["site"], set()).add(m.get("source", "api"))
+        return organisations, sites
+
+    # -- writing ------------------------------------------------------------------------------
+
+    async def save(self, staff_id: str, data: StaffInput, *, source: str = "api") -> tuple[StaffMember, bool]:
+        """Create or update a person; returns (member, created). Raises DuplicateEmail."""
+        await self.ensure_index()
+        key = staff_key(staff_id)
+        new_hash = self.email_hash(data.email)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(key, EMAIL_INDEX)
+                fields = await pipe.hgetall(key)
+                owner = await pipe.hget(EMAIL_INDEX, new_hash)
+                if owner is not None and owner.decode() != staff_id:
+                    await pipe.reset()
+                    raise DuplicateEmail(owner.decode())
+                now = utcnow().isoformat()
+                if fields:
+                    old, meta = self._decode(fields)
+                    created_at, nonce, digest = meta["created_at"], old.nonce, old.digest
+                    old_hash = self.email_hash(old.email)
+                else:
+                    created_at, nonce, digest, old_hash = now, secrets.token_hex(8), True, None
+                member = StaffMember(
+                    id=staff_id, name=data.name, email=data.email, language=data.language,
+                    organisation=data.organisation, site=data.site,
+                    digest=digest if data.digest is None else data.digest, phone=data.phone, nonce=nonce,
+                )
+                pipe.multi()
+                pipe.hset(key, mapping=self._encode(member, created_at, now, source))
+                pipe.sadd(ALL, staff_id)
+                if old_hash and old_hash != new_hash:
+                    pipe.hdel(EMAIL_INDEX, old_hash)
+                pipe.hset(EMAIL_INDEX, new_hash, staff_id)
+                pipe.incr(VERSION)
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return member, not fields
+
+    async def update_choices(self, staff_id: str, nonce: str, *, language: str | None = None, digest: bool | None = None) -> StaffMember | None:
+        """A person's own choices from the self-service pages; None if the record is gone or new."""
+        key = staff_key(staff_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                fields = await pipe.hgetall(key)
+                if not fields:
+                    await pipe.reset()
+                    return None
+                member, meta = self._decode(fields)
+                if member.nonce != nonce:
+                    await pipe.reset()
+                    return None
+                if language is not None:
+                    meta["language"] = language
+                if digest is not None:
+                    meta["digest"] = digest
+                meta["updated_at"] = utcnow().isoformat()
+                pipe.multi()
+                pipe.hset(key, "meta", json.dumps(meta, separators=(",", ":")))
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return replace(member, language=meta["language"], digest=bool(meta["digest"]))
+
+    async def delete(self, staff_id: str) -> bool:
+        key = staff_key(staff_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                fields = await pipe.hgetall(key)
+                if not fields:
+                    await pipe.reset()
+                    return False
+                member, _ = self._decode(fields)
+                pipe.multi()
+                pipe.delete(key, digests_key(staff_id))
+                pipe.srem(ALL, staff_id)
+                pipe.hdel(EMAIL_INDEX, self.email_hash(member.email))
+                pipe.incr(VERSION)
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return True
+
+    # -- the e-mail index -----------------------------------------------------------------------
+
+    async def find_by_email(self, email: str) -> StaffMember | None:
+        await self.ensure_index()
+        staff_id = await self.redis.hget(EMAIL_INDEX, self.email_hash(email))
+        if staff_id is None:
+            return None
+        member = await self.get(staff_id.decode())
+        return member if member and member.email.strip().lower() == email.strip().lower() else None
+
+    async def ensure_index(self) -> None:
+        """Rebuild the e-mail index if it was built with another key (the secret was rotated)."""
+        current = await self.redis.hget(EMAIL_INDEX, _INDEX_KEY_FIELD)
+        if current is not None and current.decode() == self._fingerprint:
+            return
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(VERSION)
+                ids = sorted(i.decode() for i in await pipe.smembers(ALL))
+                mapping = {_INDEX_KEY_FIELD: self._fingerprint}
+                for staff_id in ids:
+                    fields = await pipe.hgetall(staff_key(staff_id))
+                    if fields:
+                        mapping[self.email_hash(self._decode(fields)[0].email)] = staff_id
+                pipe.multi()
+                pipe.delete(EMAIL_INDEX)
+                pipe.hset(EMAIL_INDEX, mapping=mapping)
+                try:
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return
+
+
+# -- subscriptions waiting for confirmation (double opt-in) -------------------------------------
+
+PENDING_TTL = 2 * 86400
+#: One confirmation e-mail per address per this many seconds, whatever is typed into /subscribe.
+RESEND_AFTER = 600
+
+
+def stage_pending(pipe: Any, sealer: Sealer, pending_id: str, email: str, language: str) -> None:
+    pipe.set(pending_key(pending_id), sealer.seal({"email": email, "language": language}), ex=PENDING_TTL)
+
+
+async def read_pending(redis: Redis, sealer: Sealer, pending_id: str) -> dict[str, str] | None:
+    raw = await redis.get(pending_key(pending_id))
+    return sealer.open(raw) if raw else None
+
+
+async def may_send_confirmation(directory: "StaffDirectory", email: str) -> bool:
+    """True at most once per RESEND_AFTER per address (so /subscribe cannot be used to flood one)."""
+    key = subscribe_recent_key(directory.email_hash(email))
+    return bool(await directory.redis.set(key, "1", nx=True, ex=RESEND_AFTER))
+
+
+def known_codes(organisations: dict[str, set[str]], sites: dict[str, set[str]], configured_organisations,
+                configured_sites) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """The codes self-subscribers may choose: the configured ones and those coordinators (API or
+    console) use. Codes only self-subscribers brought in are strays, not choices."""
+    def known(used: dict[str, set[str]], configured) -> list[str]:  # type: ignore[no-untyped-def]
+        return sorted(set(configured) | {code for code, sources in used.items() if sources - {"self"}})
+    return known(organisations, configured_organisations), known(sites, configured_sites)
+
+
+def new_staff_id() -> str:
+    """Ids for people who subscribed themselves (coordinators choose their own ids)."""
+    return f"self-{secrets.token_hex(6)}"
+
+
+def duplicate_error(other_id: str) -> Invalid:
+    return Invalid([FieldError("email", f"already used by staff member {other_id}")])

@@ -1,0 +1,9 @@
+"""Typed keys for objects stored on the aiohttp application."""
+
+from aiohttp import web
+from standardwebhooks.webhooks import Webhook
+
+from notifier.app.runtime import Runtime
+
+RUNTIME = web.AppKey("runtime", Runtime)
+WEBHOOK = web.AppKey("webhook", Webhook)

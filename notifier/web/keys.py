@@ -1,9 +1,0 @@
-"""Typed keys for objects stored on the aiohttp application."""
-
-from aiohttp import web
-from standardwebhooks.webhooks import Webhook
-
-from ..runtime import Runtime
-
-RUNTIME = web.AppKey("runtime", Runtime)
-WEBHOOK = web.AppKey("webhook", Webhook)

@@ -1,0 +1,48 @@
+"""`GET /metrics` (Prometheus text format) and the counter of answers given to webhooks in.
+
+The numbers live in Redis (`notifier/metrics.py`), so every web process shows the same totals
+for the whole service. No personal data is in any metric: labels are templates, channels,
+statuses, endpoints and event types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from redis.exceptions import RedisError
+
+from notifier.messages import metrics
+from notifier.web.app_keys import RUNTIME
+
+log = logging.getLogger("notifier.web.metrics")
+
+#: Paths whose answers are counted in `notifier_webhooks_total`.
+WEBHOOK_PREFIX = "/webhooks/"
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    body = await metrics.render(request.app[RUNTIME].redis)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
+
+
+async def count_webhook_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Count each answer to a webhook by endpoint and status, just before it goes out.
+
+    A Redis hiccup must not cost the case system its answer: the count is then skipped.
+    """
+    if not request.path.startswith(WEBHOOK_PREFIX):
+        return
+    route = request.match_info.route.resource
+    endpoint = route.canonical if route is not None else "other"
+    with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
+        await asyncio.wait_for(
+            request.app[RUNTIME].redis.hincrby(metrics.WEBHOOKS, f"{endpoint}|{response.status}", 1), 2)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/metrics", get_metrics)
+    app.on_response_prepare.append(count_webhook_answer)

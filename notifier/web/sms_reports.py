@@ -1,0 +1,82 @@
+"""`POST /webhooks/sms-status`: delivery reports from the SMS gateway (GatewayAPI's format).
+
+The callback URL we hand the gateway with each SMS carries `?token=<NOTIFIER_SMS_CALLBACK_TOKEN>`;
+a report without the right token is refused (401), and with no token configured every report is.
+A report names our message id as `userref` and the gateway's as `id`:
+`{"id": 1000001, "msisdn": 358401234567, "time": 1450000000, "status": "DELIVERED",
+"userref": "<message id>", "error": null, "code": null, ...}` (one object, or a list of them).
+
+`DELIVERED` moves the message to `delivered`; `EXPIRED`, `DELETED`, `UNDELIVERABLE`, `REJECTED`,
+`SKIPPED` to `permanent-failure`; anything else (`ENROUTE`, `BUFFERED`, …) is in transit and moves
+nothing. The store refuses to move a final status, so a late or repeated report changes nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from notifier.messages import status as st
+from notifier.messages.model import SMS
+from notifier.web.jsonbody import json_body
+from notifier.web.app_keys import RUNTIME
+from notifier.web.problems import Problem
+
+log = logging.getLogger("notifier.sms_status")
+
+DELIVERED = frozenset({"DELIVERED"})
+UNDELIVERED = frozenset({"EXPIRED", "DELETED", "UNDELIVERABLE", "REJECTED", "SKIPPED"})
+MAX_REPORTS = 1000
+
+
+def target_status(gateway_status: str) -> str | None:
+    if gateway_status in DELIVERED:
+        return st.DELIVERED
+    if gateway_status in UNDELIVERED:
+        return st.PERMANENT_FAILURE
+    return None
+
+
+def check_token(request: web.Request, expected: str | None) -> None:
+    given = request.query.get("token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Problem(401, "missing or wrong callback token")
+
+
+async def sms_status(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    check_token(request, rt.settings.sms_callback_token)
+    document = await json_body(request, 256 * 1024)
+    reports = document if isinstance(document, list) else [document]
+    if len(reports) > MAX_REPORTS or not all(isinstance(r, dict) for r in reports):
+        raise Problem(400, f"expected a delivery report object or a list of at most {MAX_REPORTS}")
+    results = [await apply_report(request, report) for report in reports]
+    return web.json_response({"results": results})
+
+
+async def apply_report(request: web.Request, report: dict[str, Any]) -> dict[str, Any]:
+    rt = request.app[RUNTIME]
+    message_id = report.get("userref")
+    gateway_status = str(report.get("status") or "").upper()
+    if not isinstance(message_id, str) or not message_id or len(message_id) > 128:
+        return {"userref": None, "result": "ignored"}
+    message = await rt.store.get(message_id)
+    gateway_id = str(report.get("id")) if report.get("id") is not None else ""
+    if message is None or message.channel != SMS or (message.provider_ref and gateway_id and gateway_id != message.provider_ref):
+        log.info("sms report for unknown message %s ignored", message_id)
+        return {"userref": message_id, "result": "ignored"}
+    target = target_status(gateway_status)
+    if target is None:
+        return {"userref": message_id, "result": "in-transit", "status": message.status}
+    reason = "" if target == st.DELIVERED else f"gatewayapi-{gateway_status.lower()}"
+    moved = await rt.store.move(message_id, target, reason, provider_ref=gateway_id)
+    log.info("sms report %s for message %s: %s", gateway_status, message_id, "moved" if moved and moved.moved else "kept")
+    status = await rt.store.status_of(message_id)
+    return {"userref": message_id, "result": "moved" if moved and moved.moved else "kept", "status": status}
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/webhooks/sms-status", sms_status)

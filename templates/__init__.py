@@ -1,0 +1,1 @@
+"""Templates as a data package (`notifier.templates`): see notifier/resources.py."""

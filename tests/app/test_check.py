@@ -1,0 +1,173 @@
+"""`notifier check`: real Redis, SMTP server and SMS gateway stand-in; one line per problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.support.service import SECRET
+from notifier.app.check import FAIL, OK, WARN, report, run_checks
+from notifier.app.embedded_redis import free_port
+from notifier.sealing import generate_key
+
+REPO = Path(__file__).resolve().parents[2]
+GATEWAY_TOKEN = "gateway-token-for-check"
+
+
+def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "REDIS_URL": redis_url, "NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_WEBHOOK_SECRET": SECRET,
+        "NOTIFIER_API_TOKEN": "a-long-enough-api-token", "NOTIFIER_DATA_KEY": generate_key(),
+        "NOTIFIER_SIGNING_SECRET": "a-long-enough-signing-secret", "NOTIFIER_PUBLIC_URL": "https://notifier.example",
+        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@ely-keskus.example",
+        "NOTIFIER_OFFICE_NAME": "Turun seudun työllisyysalue", "NOTIFIER_OFFICE_PHONE": "02 262 3333",
+        "NOTIFIER_PROVIDER_NAME": "Työelämän Infopiste Oy", "NOTIFIER_PROVIDER_PHONE": "02 123 4567",
+    }
+    env.update(extra)
+    return env
+
+
+async def gateway() -> tuple[TestServer, str]:
+    async def me(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Token {GATEWAY_TOKEN}":
+            return web.json_response({"message": "unauthorized"}, status=401)
+        return web.json_response({"credit": 10.0, "currency": "EUR", "id": 1})
+
+    app = web.Application()
+    app.router.add_get("/rest/me", me)
+    server = TestServer(app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    return server, str(server.make_url("")).rstrip("/")
+
+
+def levels(findings) -> dict[str, str]:
+    return {f.check: f.level for f in findings}
+
+
+async def test_a_working_production_configuration_passes(redis_url, smtp, tmp_path):
+    _, smtp_port = smtp
+    server, gateway_url = await gateway()
+    try:
+        env = production_env(redis_url, tmp_path / "data", NOTIFIER_EMAIL_BACKEND="smtp", NOTIFIER_SMTP_HOST="127.0.0.1",
+                             NOTIFIER_SMTP_PORT=str(smtp_port), NOTIFIER_SMS_BACKEND="gatewayapi",
+                             NOTIFIER_SMS_URL=gateway_url, NOTIFIER_SMS_TOKEN=GATEWAY_TOKEN,
+                             NOTIFIER_SMS_CALLBACK_TOKEN="callback-token", NOTIFIER_SMS_SENDER="0401234567")
+        findings = await run_checks(env, timeout=3)
+    finally:
+        await server.close()
+    found = levels(findings)
+    assert found["redis"] == OK and found["smtp"] == OK and found["SMS gateway"] == OK
+    # Letters to clients without e-mail still go to the outbox folder: worth a warning, not a failure.
+    assert [(f.check, f.level) for f in findings if f.level != OK] == [("letters", WARN)]
+    text, code = report(findings, as_json=False)
+    assert code == 0 and text.splitlines()[-1].startswith("configuration ok")
+    assert not (tmp_path / "data").exists()  # checking creates nothing
+
+
+async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path):
+    server, gateway_url = await gateway()
+    dead = free_port()
+    try:
+        env = production_env(f"redis://:hunter2@127.0.0.1:{dead}/0", tmp_path,
+                             NOTIFIER_WEBHOOK_SECRET="whsec_c2hvcnQ=", NOTIFIER_API_TOKEN="short",
+                             NOTIFIER_DATA_KEY="not-a-fernet-key", NOTIFIER_EMAIL_BACKEND="smtp",
+                             NOTIFIER_SMTP_HOST="127.0.0.1", NOTIFIER_SMTP_PORT=str(dead),
+                             NOTIFIER_SMS_BACKEND="gatewayapi", NOTIFIER_SMS_URL=gateway_url,
+                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="TE-palvelut",
+                             NOTIFIER_COORDINATORS="")
+        findings = await run_checks(env, timeout=3)
+    finally:
+        await server.close()
+    found = levels(findings)
+    for check in ("redis", "smtp", "SMS gateway", "webhook secret", "API token", "data key"):
+        assert found[check] == FAIL, (check, findings)
+    assert found["SMS sender"] == WARN and found["SMS delivery reports"] == WARN
+    assert found["console"] == WARN  # nobody could sign in to the coordinators' console
+    text, code = report(findings, as_json=False)
+    assert code == 1
+    lines = text.splitlines()
+    assert len(lines) == sum(1 for f in findings if f.level != OK)
+    assert all(line.split()[0] in ("FAIL", "WARN") for line in lines)
+    assert "hunter2" not in text and "wrong-token" not in text and "not-a-fernet-key" not in text
+    # Every failing secret says where a good one comes from.
+    for line in lines:
+        if line.startswith("FAIL") and any(w in line for w in ("webhook secret", "API token", "data key")):
+            assert "`notifier secrets`" in line, line
+
+
+async def test_a_data_key_that_cannot_open_the_stored_data_fails_naming_it(redis_url, tmp_path):
+    from notifier.app.key_canary import ensure
+    from notifier.app.connection import redis_client
+    from notifier.app.config import Settings
+    from notifier.sealing import Sealer
+
+    env = production_env(redis_url, tmp_path)
+    assert levels(await run_checks(env, timeout=3))["data key"] == OK  # nothing stored yet
+    redis = redis_client(Settings.from_env(env))
+    try:
+        await ensure(redis, Sealer((env["NOTIFIER_DATA_KEY"],)))  # what the first start does
+    finally:
+        await redis.aclose()
+    found = [f for f in await run_checks(env, timeout=3) if f.check == "data key"]
+    assert [f.level for f in found] == [OK, OK] and found[1].detail == "opens the stored data"
+    other = {**env, "NOTIFIER_DATA_KEY": generate_key()}
+    findings = await run_checks(other, timeout=3)
+    [failed] = [f for f in findings if f.level == FAIL]
+    assert failed.check == "data key" and "NOTIFIER_DATA_KEY cannot open the data already stored" in failed.detail
+    assert report(findings, as_json=False)[1] == 1
+    # With the new key first and the old one after it (a rotation), it opens.
+    rotating = {**env, "NOTIFIER_DATA_KEY": f"{other['NOTIFIER_DATA_KEY']},{env['NOTIFIER_DATA_KEY']}"}
+    assert report(await run_checks(rotating, timeout=3), as_json=False)[1] == 0
+
+
+async def test_production_warns_about_outboxes_default_details_and_stray_codes(redis_url, tmp_path):
+    from notifier.app.config import Settings
+    from notifier.app.connection import redis_client
+    from notifier.sealing import Sealer
+    from notifier.staff.directory import StaffDirectory, StaffInput
+
+    env = production_env(redis_url, tmp_path)
+    for name in ("NOTIFIER_OFFICE_NAME", "NOTIFIER_OFFICE_PHONE", "NOTIFIER_PROVIDER_NAME"):
+        del env[name]
+    redis = redis_client(Settings.from_env(env))
+    directory = StaffDirectory(redis, Sealer((env["NOTIFIER_DATA_KEY"],)), ("a-long-enough-signing-secret",))
+    try:
+        await directory.save("ST-1", StaffInput("Kirsi K", "kirsi@te.example", "fi", "te-office", "turku", None, True), source="api")
+        await directory.save("self-1", StaffInput("Tiina T", "tiina@te.example", "fi", "te-toimisto", "turku", None, True), source="self")
+        await directory.save("self-2", StaffInput("Sami S", "sami@te.example", "fi", "te-office", "turku", None, True), source="self")
+    finally:
+        await redis.aclose()
+    findings = await run_checks(env, timeout=3)
+    warned = {f.check: f.detail for f in findings if f.level == WARN}
+    assert "outbox/sms" in warned["SMS channel"] and "outbox/letter" in warned["letters"]
+    assert "NOTIFIER_OFFICE_NAME, NOTIFIER_OFFICE_PHONE" in warned["office details"]
+    assert "NOTIFIER_PROVIDER_NAME" in warned["provider details"] and "PHONE" not in warned["provider details"]
+    assert "te-toimisto" in warned["staff directory"] and "organisation" in warned["staff directory"]
+    assert "te-office," not in warned["staff directory"].split("match no known")[0]
+    # On one machine (no REDIS_URL) the outbox is what `notifier run` is for: no warnings about it.
+    local = {k: v for k, v in env.items() if k != "REDIS_URL"}
+    assert not {"SMS channel", "letters", "office details"} & {f.check for f in await run_checks(local, timeout=3)}
+
+
+def test_cli_json_output_and_exit_status(redis_url, tmp_path):
+    def run(env: dict[str, str]) -> tuple[int, dict]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFIER_", "REDIS_"))}
+        proc = subprocess.run([sys.executable, "-m", "notifier", "check", "--json", "--timeout", "3"],
+                              env={**base, **env}, cwd=REPO, capture_output=True, text=True, timeout=60)
+        return proc.returncode, json.loads(proc.stdout)
+
+    code, answer = run(production_env(redis_url, tmp_path))
+    assert code == 0 and answer["ok"] is True
+    assert {c["check"] for c in answer["checks"]} >= {"configuration", "redis", "webhook secret", "data dir"}
+    code, answer = run(production_env(f"redis://127.0.0.1:{free_port()}/0", tmp_path))
+    assert code == 1 and answer["ok"] is False
+    assert [c["check"] for c in answer["checks"] if c["level"] == "fail"] == ["redis"]
+    code, answer = run({"NOTIFIER_EMAIL_BACKEND": "pigeon"})
+    assert code == 1 and answer["checks"] == [{"check": "configuration", "level": "fail",
+                                               "detail": "NOTIFIER_EMAIL_BACKEND must be one of outbox, smtp, not 'pigeon'"}]

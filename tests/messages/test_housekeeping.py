@@ -1,0 +1,104 @@
+"""The sweeper, retention and per-channel rate limits, against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+from arq.constants import default_queue_name
+
+from tests.support.service import referral, wait_for
+from notifier.messages.rate_limit import RateLimiter
+from notifier.messages.keys import ACTIVE, SETTLED
+from notifier.clock import utcnow
+from notifier.messages.housekeeping import erase_expired, sweep
+
+
+async def test_sweeper_requeues_a_message_whose_job_was_lost(start_service):
+    svc = await start_service(worker=False)
+    _, answer = await svc.case.send("client.referred", referral("C-7001"))
+    [mid] = answer["messages"]
+    redis = svc.runtime.redis
+    await redis.delete(default_queue_name)  # the job is gone (as if lost with Redis's last second)
+    assert await sweep(redis) == 0  # not stuck yet
+    later = utcnow() + timedelta(minutes=10)
+    assert await sweep(redis, now=later) == 1
+    assert await redis.zcard(default_queue_name) == 1
+    assert await sweep(redis, now=later) == 0  # not re-queued again straight away
+
+
+async def test_swept_message_is_sent_once(start_service):
+    svc = await start_service(worker=False)
+    _, answer = await svc.case.send("client.referred", referral("C-7002"))
+    [mid] = answer["messages"]
+    await sweep(svc.runtime.redis, now=utcnow() + timedelta(minutes=10))  # a second job for it
+    svc2 = await start_service(worker=True)
+    m = await svc2.final(mid)
+    assert m.status == "sent" and [h.status for h in m.history].count("sending") == 1
+    assert await svc.runtime.redis.zscore(ACTIVE, mid) is None
+    assert await svc.runtime.redis.zscore(SETTLED, mid) is not None
+
+
+async def test_retention_erases_personal_data_but_keeps_status(start_service):
+    svc = await start_service()
+    _, answer = await svc.case.send("client.referred", referral("C-7003"))
+    [mid] = answer["messages"]
+    await svc.final(mid)
+    assert await erase_expired(svc.runtime.store, 90) == 0
+    assert await erase_expired(svc.runtime.store, 90, now=utcnow() + timedelta(days=91)) == 1
+    m = await svc.runtime.store.get(mid)
+    assert m.status == "sent" and [h.status for h in m.history] == ["created", "sending", "sent"]
+    assert m.recipient.email is None and m.recipient.name == "" and "first_name" not in m.context
+    raw = await svc.runtime.redis.hget(f"notifier:msg:{mid}", "personal")
+    assert b"C-7003" not in raw
+
+
+async def test_personal_data_is_encrypted_at_rest(start_service):
+    svc = await start_service(worker=False)
+    _, answer = await svc.case.send("client.referred", referral("C-7004"))
+    redis = svc.runtime.redis
+    dump = b"".join([await redis.dump(k) or b"" for k in await redis.keys("notifier:*")])
+    assert b"Meik" not in dump and b"c-7004@example.fi" not in dump and b"Matti" not in dump
+
+
+async def test_rate_limit_is_shared_between_limiters(redis_url):
+    from redis.asyncio import Redis
+
+    a, b = Redis.from_url(redis_url), Redis.from_url(redis_url)
+    try:
+        rate = 20.0
+        limiters = [RateLimiter(a, {"sms": rate}), RateLimiter(b, {"sms": rate})]
+        slots = [await limiters[i % 2].reserve("sms") for i in range(40)]
+        waits = sorted(s.wait_seconds for s in slots)
+        # 40 sends at 20/s over two "workers": the last must wait about 2 s, none may share a slot.
+        assert waits[-1] >= (40 - 1) / rate - 0.1
+        assert all(y - x >= 1 / rate - 0.011 for x, y in zip(waits, waits[1:]))
+        assert (await limiters[0].reserve("email")).wait_seconds == 0  # no rate set: unlimited
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_far_slot_is_deferred_not_reserved(redis_url):
+    from redis.asyncio import Redis
+
+    r = Redis.from_url(redis_url)
+    try:
+        limiter = RateLimiter(r, {"email": 1.0}, max_wait=2.0)
+        waits = [await limiter.reserve("email") for _ in range(4)]
+        assert [s.reserved for s in waits] == [True, True, True, False]
+    finally:
+        await r.aclose()
+
+
+async def test_email_rate_spaces_sends_through_the_worker(start_service, smtp):
+    sink, port = smtp
+    svc = await start_service(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=port, email_rate=10.0)
+    started = time.monotonic()
+    for i in range(6):
+        await svc.case.send("client.referred", referral(f"C-71{i}"))
+    await wait_for(lambda: len(sink.messages) == 6, timeout=20)
+    # At 10/s the sixth send's slot is at least 0.5 s after the first, which is after `started`:
+    # a slow machine can only make this later, never earlier.
+    assert sink.arrived_at[-1] - started >= 0.5

@@ -1,0 +1,70 @@
+"""The message store's compare-and-set status moves, against a real Redis."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from notifier.messages import status as st
+from notifier.messages.model import PlannedMessage, Recipient
+from notifier.sealing import Sealer, generate_key
+from notifier.messages.store import MessageStore
+from notifier.clock import new_id, utcnow
+
+
+@pytest.fixture
+async def store(redis_url):
+    redis = Redis.from_url(redis_url)
+    yield MessageStore(redis, Sealer((generate_key(),)))
+    await redis.aclose()
+
+
+async def _new(store: MessageStore) -> str:
+    mid = new_id()
+    async with store.redis.pipeline(transaction=True) as pipe:
+        store.stage(pipe, mid, PlannedMessage("referral", "email", Recipient("A B", "fi", email="a@b.fi"), {}, {"client": "C-1"}), utcnow())
+        await pipe.execute()
+    return mid
+
+
+@pytest.mark.parametrize("final", [st.DELIVERED, st.PERMANENT_FAILURE, st.TECHNICAL_FAILURE, st.CANCELLED])
+async def test_final_status_is_never_overwritten(store, final):
+    mid = await _new(store)
+    now = utcnow()
+    if final != st.CANCELLED:
+        assert (await store.move(mid, st.SENDING, lease_until=now + timedelta(seconds=30), lease_token="t")).moved
+    if final == st.DELIVERED:
+        assert (await store.move(mid, st.SENT, lease_token="t")).moved
+    assert (await store.move(mid, final, "why", lease_token="t")).moved
+    for target in st.ALLOWED_FROM:
+        result = await store.move(mid, target, "late", lease_until=now - timedelta(seconds=1), lease_token="t")
+        assert not result.moved and result.previous == final
+    m = await store.get(mid)
+    assert m.status == final and m.history[-1].status == final
+
+
+async def test_live_lease_cannot_be_taken_over_but_expired_one_can(store):
+    mid = await _new(store)
+    now = utcnow()
+    assert (await store.move(mid, st.SENDING, now=now, lease_until=now + timedelta(seconds=30), lease_token="a")).moved
+    assert not (await store.move(mid, st.SENDING, now=now, lease_until=now + timedelta(seconds=30), lease_token="b")).moved
+    later = now + timedelta(seconds=31)
+    takeover = await store.move(mid, st.SENDING, now=later, lease_until=later + timedelta(seconds=30), lease_token="b")
+    assert takeover.moved and takeover.previous == st.SENDING
+    # The first worker's late result no longer counts: the message belongs to the second.
+    assert not (await store.move(mid, st.TEMPORARY_FAILURE, "late", now=later, lease_token="a")).moved
+    assert (await store.move(mid, st.SENT, now=later, lease_token="b")).moved
+    assert (await store.get(mid)).attempts == 2
+
+
+async def test_delivery_report_after_sent_and_no_way_back(store):
+    mid = await _new(store)
+    now = utcnow()
+    await store.move(mid, st.SENDING, lease_until=now + timedelta(seconds=30), lease_token="t")
+    await store.move(mid, st.SENT, lease_token="t", provider_ref="gw-1")
+    assert not (await store.move(mid, st.TEMPORARY_FAILURE, "late transient report")).moved
+    assert (await store.move(mid, st.DELIVERED)).moved
+    m = await store.get(mid)
+    assert m.status == st.DELIVERED and m.provider_ref == "gw-1"
