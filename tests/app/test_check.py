@@ -163,7 +163,7 @@ def test_cli_json_output_and_exit_status(redis_url, tmp_path):
         return proc.returncode, json.loads(proc.stdout)
 
     code, answer = run(production_env(redis_url, tmp_path))
-    assert code == 0 and answer["ok"] is True
+    assert code == 0 and answer["ok"] is True, answer
     assert {c["check"] for c in answer["checks"]} >= {"configuration", "redis", "webhook secret", "data dir"}
     code, answer = run(production_env(f"redis://127.0.0.1:{free_port()}/0", tmp_path))
     assert code == 1 and answer["ok"] is False
