@@ -212,7 +212,7 @@ BREAK_CLIENT = {
     "id": [None, 5, "", " ", "has space", "x" * 129, "-starts-with-dash"],
     "first_name": [None, 5, "", "Matti\nMeikäläinen", "x" * 201, ["Matti"]],
     "last_name": [None, False, "", "\x00", {"a": 1}],
-    "language": [None, "en", "", "fi\r\n", 1, ["fi"]],
+    "language": [None, "en", "", "fin", 1, ["fi"]],  # ("fi\r\n" is taken: surrounding space is stripped)
     "email": ["not-an-address", "a@b.fi\r\nBcc: x@y.fi", 5, "@example.fi"],
     "phone": [5, ["040 1234567"], "x" * 41],
     "personal_id": ["131052-308X", "131052308T", 131052],
