@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import logging
 import time
+from typing import Iterable
 
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -20,7 +21,7 @@ from notifier.casework.events import parse_event
 from notifier.casework.handlers import HANDLERS
 from notifier.messages.intake import Conflict, Replay, Reused, commit
 from notifier.messages.keys import idempotency_key
-from notifier.validation import Invalid
+from notifier.validation import FieldError, Invalid
 from notifier.web.jsonbody import decode_utf8, parse_json, read_body, require_json_content_type
 from notifier.web.app_keys import RUNTIME, WEBHOOK
 from notifier.web.problems import Problem
@@ -36,7 +37,7 @@ REQUIRED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 class Refused(Problem):
     """A refused webhook, with a short reason code for the log line (never the body)."""
 
-    def __init__(self, status: int, reason: str, detail: str, errors=()) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, status: int, reason: str, detail: str, errors: Iterable[FieldError] = ()) -> None:
         super().__init__(status, detail, errors)
         self.reason = reason
 
