@@ -36,7 +36,9 @@ from notifier.app.runtime import Runtime
 from notifier.app.serve import serve
 
 
-OFFICE = {"name": "TE-toimisto, Turku", "phone": "0295 044 000"}
+#: Today's bodies (PILOT.md, "Who is who in 2026"): the employment area refers, a company provides.
+OFFICE = {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"},
+          "phone": "02 262 3000"}
 PROVIDER = {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@tyoelamaninfopiste.example"}
 
 
@@ -56,10 +58,11 @@ async def referrals(demo: Demo) -> None:
 
 
 async def kickoff(demo: Demo) -> None:
-    """A kickoff info session starting in a few seconds: invitations (e-mail with a calendar
-    entry, or SMS), then, once it has started (attendance is refused before), attendance with two
-    absentees, who get the no-show SMS at once, and the call-prompt e-mail to the session's staff
-    member; one call's outcome is recorded through the API."""
+    """A kickoff info session starting in a few seconds: invitations (e-mail with a calendar entry,
+    or SMS; the place in the client's language), then, once it has started (attendance is refused
+    before the start), attendance with two absentees, who get the no-show SMS at once (the staff
+    member has no phone, so it gives the provider's number), and the call-prompt e-mail to the
+    session's staff member; one call's outcome is recorded through the API."""
     tz = demo.settings.timezone
     starts = (datetime.now(tz) + timedelta(seconds=3)).replace(microsecond=0)
     day = starts.date()
@@ -76,8 +79,11 @@ async def kickoff(demo: Demo) -> None:
     session = {
         "id": session_id, "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
         "site": "turku",
-        "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100", "city": "Turku"},
-        "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@example.fi", "language": "fi"},
+        "location": {"name": "Työnvälityspiste", "street": {"fi": "Ratapihankatu 36", "sv": "Bangårdsgatan 36"},
+                     "postal_code": "20100", "city": {"fi": "Turku", "sv": "Åbo"}},
+        "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@tyoelamaninfopiste.example",
+                  "language": "fi"},
+        "provider": PROVIDER,
     }
     await demo.event("kickoff.scheduled", {"session": session, "invitees": invitees})
     await asyncio.sleep(max(0.0, (starts - datetime.now(tz)).total_seconds()) + 0.01)  # until it has started
@@ -188,7 +194,10 @@ def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
     configure("WARNING")
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
-    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir)})
+    # The authority as a deployment configures it (kickoff events do not name it): the employment area.
+    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_OFFICE_NAME_FI": OFFICE["name"]["fi"],
+                                  "NOTIFIER_OFFICE_NAME_SV": OFFICE["name"]["sv"],
+                                  "NOTIFIER_OFFICE_PHONE": OFFICE["phone"]})
     settings, _notes = local_settings(settings)
     settings = with_case_system(settings)  # the demo's case system takes status callbacks
     settings = settings.with_(coordinators=(DEMO_COORDINATOR,))  # who may sign in to the console
