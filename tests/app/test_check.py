@@ -135,7 +135,7 @@ async def test_production_warns_about_outboxes_default_details_and_stray_codes(r
     from notifier.staff.directory import StaffDirectory, StaffInput
 
     env = production_env(redis_url, tmp_path)
-    for name in ("NOTIFIER_OFFICE_NAME_SV", "NOTIFIER_PROVIDER_NAME"):
+    for name in ("NOTIFIER_OFFICE_NAME_FI", "NOTIFIER_OFFICE_NAME_SV", "NOTIFIER_PROVIDER_NAME"):
         del env[name]
     redis = redis_client(Settings.from_env(env))
     directory = StaffDirectory(redis, Sealer((env["NOTIFIER_DATA_KEY"],)), ("a-long-enough-signing-secret",))
@@ -148,8 +148,7 @@ async def test_production_warns_about_outboxes_default_details_and_stray_codes(r
     findings = await run_checks(env, timeout=3)
     warned = {f.check: f.detail for f in findings if f.level == WARN}
     assert "outbox/sms" in warned["SMS channel"] and "outbox/letter" in warned["letters"]
-    # The Finnish name is set, the Swedish one is the default; the provider's both are.
-    assert "NOTIFIER_OFFICE_NAME (_SV)" in warned["office details"] and "Sysselsättningstjänsterna" in warned["office details"]
+    assert "NOTIFIER_OFFICE_NAME (_FI/_SV)" in warned["office details"] and "Sysselsättningstjänsterna" in warned["office details"]
     assert "NOTIFIER_PROVIDER_NAME (_FI/_SV)" in warned["provider details"]
     assert "te-toimisto" in warned["staff directory"] and "organisation" in warned["staff directory"]
     assert "te-office," not in warned["staff directory"].split("match no known")[0]
