@@ -2,8 +2,9 @@
 
 Reads the same environment as `web`/`worker` and tries what they will need: Redis answers, the
 SMTP server takes a login, the SMS gateway takes the token, Suomi.fi gives a token, secrets are
-there and well-formed, the sender name is one operators accept. Nothing is sent and nothing is
-written to Redis. Secrets are never printed, nor the password part of a Redis URL.
+there and well-formed (and NOTIFIER_DATA_KEY opens the stored data), the sender name is one
+operators accept; in production, channels left on the outbox and default organisation details.
+Nothing is sent and nothing is written to Redis. Secrets are never printed, nor the password part of a Redis URL.
 
 Levels: `fail` (the service will not work: exit status 1), `warn` (it works, but something is
 probably not meant that way), `ok`.
@@ -118,6 +119,37 @@ def check_secrets(s: Settings) -> list[Finding]:
         out.append(Finding("signing secret", OK, "present"))
     if s.status_callback_url:
         out.append(Finding("status callbacks", OK, f"to {s.status_callback_url} (secret well-formed)"))
+    # Where a fresh set comes from, on every line that fails for a secret.
+    return [Finding(f.check, f.level, f.detail + SECRETS_HINT) if f.level == FAIL else f for f in out]
+
+
+SECRETS_HINT = " (`notifier secrets` prints a fresh, complete set; every web and worker process needs the same one)"
+
+
+def check_production_channels(s: Settings) -> list[Finding]:
+    """In production (against a real Redis), what would surprise: messages that only reach a folder,
+    and organisation names left at their defaults, which clients would read (an empty authority
+    phone number is `check_organisation`'s)."""
+    if not s.has_redis:
+        return []
+    out = []
+    if s.sms_backend == "outbox":
+        out.append(Finding("SMS channel", WARN, "NOTIFIER_SMS_BACKEND is outbox: SMS (invitations, reminders, "
+                                                "no-show messages) are only written to NOTIFIER_DATA_DIR/outbox/sms, "
+                                                "nobody gets them"))
+    if s.letter_backend == "outbox":
+        out.append(Finding("letters", WARN, "NOTIFIER_LETTER_BACKEND is outbox: letters to clients without e-mail "
+                                            "are PDFs in NOTIFIER_DATA_DIR/outbox/letter, to be printed and posted "
+                                            "by hand (NOTIFIER_LETTER_BACKEND=suomifi sends them)"))
+    defaults = Settings.from_env({})
+    for label, prefix, mine, default in (("office", "NOTIFIER_OFFICE_NAME", s.office, defaults.office),
+                                         ("provider", "NOTIFIER_PROVIDER_NAME", s.provider, defaults.provider)):
+        left = [lang for lang in ("fi", "sv") if getattr(mine.name, lang) and getattr(mine.name, lang) == getattr(default.name, lang)]
+        if left:
+            names = ", ".join(repr(getattr(mine.name, lang)) for lang in left)
+            out.append(Finding(f"{label} details", WARN, f"{prefix} ({'/'.join(f'_{lang.upper()}' for lang in left)}) is "
+                                                         f"still the default ({names}): clients read it in letters and "
+                                                         f"messages when an event does not name the {label}"))
     return out
 
 
@@ -204,6 +236,46 @@ async def check_redis(s: Settings, timeout: float) -> list[Finding]:
     finally:
         await redis.aclose()
     return [Finding("redis", OK, f"answers at {where}")]
+
+
+async def check_stored_data(s: Settings, timeout: float) -> list[Finding]:
+    """What only the stored data can tell: whether NOTIFIER_DATA_KEY opens it (the canary the first
+    start wrote), and organisation or site codes people typed in when subscribing themselves."""
+    if not s.has_redis:
+        return []
+    from notifier.app.key_canary import DataKeyMismatch, probe
+
+    from notifier.sealing import Sealer
+    from notifier.staff.directory import StaffDirectory, known_codes
+    from notifier.staff.pages import ORGANISATION_LABELS, SITE_NAMES
+
+    redis = redis_client(s)
+    out = []
+    try:
+        try:
+            found = await asyncio.wait_for(probe(redis, Sealer(s.data_keys)), timeout)
+        except DataKeyMismatch as exc:
+            out.append(Finding("data key", FAIL, str(exc)))
+        except ValueError:
+            pass  # a malformed key: check_secrets says so
+        else:
+            out.append(Finding("data key", OK, "opens the stored data" if found == "opens" else
+                               "nothing stored yet (the first start stores a canary sealed with it)"))
+        directory = StaffDirectory(redis, Sealer(()), s.signing_secrets)
+        organisations, sites = await asyncio.wait_for(directory.codes_by_source(), timeout)
+        known_orgs, known_sites = known_codes(organisations, sites, ORGANISATION_LABELS, SITE_NAMES)
+        for what, used, known in (("organisation", organisations, known_orgs), ("site", sites, known_sites)):
+            stray = sorted(set(used) - set(known))
+            if stray:
+                out.append(Finding("staff directory", WARN, f"{what} code(s) {', '.join(stray)} were typed in by people "
+                                                            f"subscribing themselves and match no known {what} "
+                                                            f"({', '.join(known)}): practice changes aimed at a known "
+                                                            "code miss them; correct them in the console's staff directory"))
+    except (RedisError, OSError, asyncio.TimeoutError):
+        pass  # check_redis reports it
+    finally:
+        await redis.aclose()
+    return out
 
 
 async def check_smtp(s: Settings, timeout: float) -> list[Finding]:
@@ -308,10 +380,10 @@ async def run_checks(env: Mapping[str, str] | None = None, timeout: float = 5.0)
         return [Finding("configuration", FAIL, str(exc))]
     findings = [Finding("configuration", OK, "every variable parses")]
     for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_organisation,
-                  check_data_dir):
+                  check_data_dir, check_production_channels):
         findings += local(settings)
     remote: list[Callable[[Settings, float], Awaitable[list[Finding]]]] = [
-        check_redis, check_smtp, check_sms_gateway, check_suomifi, check_callback_receiver]
+        check_redis, check_stored_data, check_smtp, check_sms_gateway, check_suomifi, check_callback_receiver]
     for found in await asyncio.gather(*(check(settings, timeout) for check in remote)):
         findings += found
     return findings

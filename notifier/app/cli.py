@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, digest, announcement, check, callbacks, reseal, demo."""
+"""`notifier` command line: run, web, worker, digest, announcement, check, callbacks, reseal, secrets, demo."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 from notifier.app.config import ConfigError, Settings
 from notifier.app.logging_setup import configure
@@ -40,10 +41,31 @@ def _refuse_unsafe_start(settings: Settings, command: str) -> None:
         raise SystemExit(2)
 
 
+def _serve(settings: Settings, command: str, **kw: object) -> None:
+    """Serve until a signal; a data key that cannot open the stored data ends it in one line."""
+    from notifier.app.key_canary import DataKeyMismatch
+
+    from notifier.app.serve import serve
+
+    try:
+        asyncio.run(serve(settings, **kw))  # type: ignore[arg-type]
+    except DataKeyMismatch as exc:
+        sys.exit(f"notifier {command}: {exc}")
+
+
+def cmd_secrets(args: argparse.Namespace) -> int:
+    """A fresh, complete set of secrets as NAME=value lines (for an env file or a secret store)."""
+    from notifier.app.secret_formats import fresh_secrets
+
+    print("# notifier secrets: give every web and worker process this same set (keep it secret)")
+    for name, value in fresh_secrets().items():
+        print(f"{name}={value}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from notifier.app.local_secrets import local_settings, redis_password
     from notifier.app.embedded_redis import EmbeddedRedis
-    from notifier.app.serve import serve
 
     settings = _settings()
     configure(settings.log_level, settings.log_format)
@@ -57,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"embedded Redis at 127.0.0.1:{embedded.port} (data in {embedded.dir}; "
               f"its password is in {settings.data_dir / 'redis-password'})", flush=True)
     try:
-        asyncio.run(serve(settings, host=args.host, port=args.port))
+        _serve(settings, "run", host=args.host, port=args.port)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -65,24 +87,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from notifier.app.serve import serve
-
     settings = _settings()
     _need_redis(settings, "web")
     _refuse_unsafe_start(settings, "web")
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, host=args.host, port=args.port, with_worker=False))
+    _serve(settings, "web", host=args.host, port=args.port, with_worker=False)
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from notifier.app.serve import serve
-
     settings = _settings()
     _need_redis(settings, "worker")
     _refuse_unsafe_start(settings, "worker")
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, with_web=False))
+    _serve(settings, "worker", with_web=False)
     return 0
 
 
@@ -163,48 +181,56 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="notifier", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="web server and worker in one process (embedded Redis unless REDIS_URL)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    def add(name: str, **kw: Any) -> argparse.ArgumentParser:
+        # Every option's help states its default ("(default: %(default)s)" where there is one).
+        return sub.add_parser(name, **kw)
+
+    p = add("run", help="web server and worker in one process (embedded Redis unless REDIS_URL)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback: one machine) (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("web", help="the web server alone (needs REDIS_URL)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p = add("web", help="the web server alone (needs REDIS_URL)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on; 0.0.0.0 behind a load balancer or in a container (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
     p.set_defaults(func=cmd_web)
 
-    p = sub.add_parser("worker", help="a worker alone (needs REDIS_URL)")
+    p = add("worker", help="a worker alone (needs REDIS_URL)")
     p.set_defaults(func=cmd_worker)
 
-    p = sub.add_parser("digest", help="run the weekly digest now (needs REDIS_URL and a running worker)")
+    p = add("digest", help="run the weekly digest now (needs REDIS_URL and a running worker)")
     p.add_argument("--week", help="ISO week to claim the digests under, e.g. 2026-W49 (default: this week)")
-    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting")
+    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the run's report as JSON (no progress line)")
     p.set_defaults(func=cmd_digest)
 
-    p = sub.add_parser("announcement", help="follow an announcement's messages until they are out (needs REDIS_URL)")
+    p = add("announcement", help="follow an announcement's messages until they are out (needs REDIS_URL)")
     p.add_argument("id", help="the announcement's id (from POST /api/announcements)")
-    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting")
+    p.add_argument("--wait", type=float, default=300, help="seconds to wait for the workers before reporting (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print the report as JSON (no progress line)")
     p.set_defaults(func=cmd_announcement)
 
-    p = sub.add_parser("check", help="check the configuration: Redis, SMTP, SMS gateway, secrets (exit 1 on a problem)")
+    p = add("check", help="check the configuration: Redis, SMTP, SMS gateway, secrets (exit 1 on a problem)")
     p.add_argument("--json", action="store_true", help="print every check as JSON, for scripts")
     p.add_argument("--verbose", "-v", action="store_true", help="print the checks that passed too")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each service")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each service (default: %(default)s)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("callbacks", help="status callbacks: `status`, or `enable` after the case system answered 410 Gone (needs REDIS_URL)")
+    p = add("callbacks", help="status callbacks: `status`, or `enable` after the case system answered 410 Gone (needs REDIS_URL)")
     p.add_argument("action", choices=["status", "enable"])
     p.set_defaults(func=cmd_callbacks)
 
-    p = sub.add_parser("reseal", help="re-seal all personal data in Redis with the newest NOTIFIER_DATA_KEY "
+    p = add("reseal", help="re-seal all personal data in Redis with the newest NOTIFIER_DATA_KEY "
                                       "(REDIS_URL, or the embedded Redis of NOTIFIER_DATA_DIR)")
     p.add_argument("--batch", type=int, default=500, help="keys per SCAN batch")
     p.set_defaults(func=cmd_reseal)
 
-    p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p = add("secrets", help="print a fresh, complete set of secrets as NAME=value lines (for production)")
+    p.set_defaults(func=cmd_secrets)
+
+    p = add("demo", help="send sample events through a temporary service and show what went out")
+    p.add_argument("--data-dir", type=Path, default=None, help="where the demo keeps its data (default: a temporary folder)")
     p.add_argument("--keep-running", action="store_true",
                    help="keep the service up after the demo (to try the coordinators' console) until Ctrl-C")
     p.set_defaults(func=cmd_demo)

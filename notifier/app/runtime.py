@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
 from urllib.parse import urlencode
 
 from redis.asyncio import Redis
@@ -13,6 +15,7 @@ from channels.letter import OutboxLetter, PostiMessaging, SuomiFiClient, SuomiFi
 from channels.sms import GatewayApiSms, OutboxSms
 
 from notifier.app.config import Settings
+from notifier.clock import utcnow
 from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
 from notifier.messages.model import EMAIL, LETTER, SMS, SUOMIFI
 from notifier.app.connection import redis_client
@@ -26,8 +29,6 @@ from notifier.kickoff import ical as _kickoff_ical  # noqa: F401  (calendar file
 from notifier.staff import list_headers as _list_headers  # noqa: F401  (the digest's list headers)
 
 
-
-
 @dataclass
 class Runtime:
     settings: Settings
@@ -35,6 +36,9 @@ class Runtime:
     store: MessageStore
     renderer: Renderer
     composer: Composer
+    #: What the handlers take as "now" where the time of day decides (e.g. whether a session has
+    #: started); tests move it instead of waiting.
+    clock: Callable[[], datetime] = utcnow
 
     @classmethod
     def create(cls, settings: Settings, redis: Redis | None = None) -> "Runtime":

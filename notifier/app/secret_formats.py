@@ -18,3 +18,26 @@ def webhook_secret_problem(secret: str) -> str | None:
     if not 24 <= len(raw) <= 64:
         return f"must hold 24 to 64 random bytes (base64 after 'whsec_'), not {len(raw)}"
     return None
+
+
+def fresh_secrets() -> dict[str, str]:
+    """A complete, fresh set of the service's secrets, by variable name (`notifier secrets`).
+
+    Web and worker processes must all be given the same set: the data key seals what one process
+    stores for another, and the signing secret makes links that any web process must accept."""
+    import secrets
+
+    from cryptography.fernet import Fernet
+
+    def whsec() -> str:
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+    return {
+        "NOTIFIER_DATA_KEY": Fernet.generate_key().decode(),
+        "NOTIFIER_WEBHOOK_SECRET": whsec(),
+        "NOTIFIER_API_TOKEN": secrets.token_urlsafe(32),
+        "NOTIFIER_COORDINATOR_TOKEN": secrets.token_urlsafe(32),
+        "NOTIFIER_SIGNING_SECRET": secrets.token_urlsafe(32),
+        "NOTIFIER_STATUS_CALLBACK_SECRET": whsec(),
+        "NOTIFIER_SMS_CALLBACK_TOKEN": secrets.token_urlsafe(32),
+    }

@@ -28,6 +28,7 @@ from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.housekeeping import erase_expired, prune_outbox, sweep
 from notifier.app.runtime import Runtime, build_channels
 from notifier.console.auth import send_sign_in_link as console_sign_in_link
+from notifier.app import key_canary
 
 log = logging.getLogger("notifier.worker")
 
@@ -77,6 +78,8 @@ async def poll_suomifi(ctx: dict[str, Any]) -> int:
 def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = Runtime.create(settings, redis=ctx["redis"])
+        # A worker whose key cannot open the stored data would fail every send: refuse to start.
+        await key_canary.ensure(runtime.redis, runtime.store.sealer)
         channels = build_channels(settings)
         for channel in channels.values():
             await channel.start()

@@ -48,6 +48,7 @@ from notifier.console.changes import PREVIEW_NAMES
 
 log = logging.getLogger("notifier.console")
 
+SKIPPED_NO_MOBILE = "skipped-no-mobile"
 REASON_LABELS = {"no-mobile-number": N_("No mobile number"), "invalid-phone": N_("Phone number not valid")}
 #: How often the status page reloads itself without JavaScript (the script polls as often).
 REFRESH_SECONDS = 3
@@ -147,12 +148,15 @@ def _rows(found: Any, names: dict[str, str], now: datetime) -> tuple[list[dict[s
         status = m.status
         if status == CREATED and m.send_at is not None and m.send_at > now:
             status = "scheduled"
+        elif m.reason == "no-mobile-number":
+            # Never attempted: the person has no mobile number. Shown apart, not as a failure.
+            status = SKIPPED_NO_MOBILE
         elif m.status in UNSETTLED:
             pending += 1
         counts[status] = counts.get(status, 0) + 1
         staff_id = m.refs.get("staff", "")
         rows.append({"staff_id": staff_id, "name": names.get(staff_id), "channel": m.channel, "language": m.language,
-                     "status": status, "reason": m.reason, "message_id": m.id})
+                     "status": status, "reason": "" if status == SKIPPED_NO_MOBILE else m.reason, "message_id": m.id})
     return rows, counts, pending
 
 
@@ -165,9 +169,10 @@ async def show_announcement(ctx: Ctx) -> web.Response:
     rows, counts, pending = _rows(found, names, utcnow())
     doc = found.doc
     done = sum(counts.get(s, 0) for s in (SENT, DELIVERED))
+    skipped = counts.get(SKIPPED_NO_MOBILE, 0)
     return ctx.render(
         "announcement", section="announcements", doc=doc, rows=rows, counts=counts, pending=pending,
-        sent=done, total=len(rows), refresh=REFRESH_SECONDS if pending else None,
+        sent=done, total=len(rows) - skipped, skipped=skipped, refresh=REFRESH_SECONDS if pending else None,
         send_at=datetime.fromisoformat(doc["send_at"]) if doc.get("send_at") else None,
         created=datetime.fromisoformat(doc["created_at"]), reason_labels=REASON_LABELS,
     )

@@ -213,11 +213,16 @@ class ConsoleAuth:
         return isinstance(bound, str) and hmac.compare_digest(bound, visitor.bound_id)
 
 
+class TooSoon(Exception):
+    """A link was asked for this address less than a minute ago: nothing is sent now."""
+
+
 async def request_sign_in(rt: Runtime, email: str, language: str, client: str) -> bool:
     """Queue a sign-in link for `email` if it is a coordinator's; the same work for any address.
 
     `client` is the client address's keyed hash. Returns False when the client is over its daily
-    limit (the caller answers 429); otherwise True, whether or not anything will be sent.
+    limit (the caller answers 429); otherwise True, whether or not anything will be sent. Raises
+    TooSoon for a second request for the same address within a minute (the page says so).
     """
     auth = ConsoleAuth.of(rt)
     address = auth.address_hash(email)
@@ -232,7 +237,9 @@ async def request_sign_in(rt: Runtime, email: str, language: str, client: str) -
         _, from_client, _, for_address, fresh = await pipe.execute()
     if int(from_client) > rt.settings.sign_in_limit_per_client:
         return False
-    if int(for_address) > rt.settings.sign_in_limit_per_address or not fresh:
+    if not fresh:
+        raise TooSoon(address)  # said on the page for any address, so it tells nothing
+    if int(for_address) > rt.settings.sign_in_limit_per_address:
         return True
     sealed = rt.store.sealer.seal({"email": normalise_email(email), "language": language}).decode()
     async with rt.redis.pipeline(transaction=True) as pipe:

@@ -46,6 +46,7 @@ STATUS_LABELS = {
     "permanent-failure": N_("Failed"),
     "technical-failure": N_("Technical failure"),
     "cancelled": N_("Cancelled"),
+    "skipped-no-mobile": N_("Skipped (no mobile)"),
 }
 CHANNEL_LABELS = {"email": N_("E-mail"), "sms": N_("SMS"), "letter": N_("Letter"), "suomifi": N_("Suomi.fi"),
                   "none": N_("No channel")}

@@ -12,7 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
-from notifier.console.forms import EMAIL_TAKEN, ID_TAKEN, FormError, form_errors, staff_document, staff_values
+from notifier.console.forms import (
+    EMAIL_TAKEN,
+    ID_TAKEN,
+    NOT_MOBILE,
+    FormError,
+    form_errors,
+    staff_document,
+    staff_values,
+)
+from notifier.phones import mobile_e164
 from notifier.staff.model import StaffMember
 from notifier.staff.contract import StaffInput
 from notifier.staff.directory import DuplicateEmail, StaffDirectory, check_staff_id
@@ -67,6 +76,10 @@ async def _save(ctx: Ctx, staff_id: str, values: dict[str, Any], adding: bool) -
         data = validate(staff_document(values), StaffInput)
     except Invalid as exc:
         errors.update(form_errors(exc.errors, values))
+    else:
+        if data.phone and not errors.get("phone") and mobile_e164(data.phone) is None:
+            # The field is the mobile number SMS announcements go to: a landline cannot take them.
+            errors["phone"] = FormError("phone", NOT_MOBILE)
     dir_ = directory(ctx)
     if not errors and adding and await dir_.get(staff_id) is not None:
         errors["id"] = FormError("id", ID_TAKEN)

@@ -267,6 +267,7 @@ CHECK = N_("Check this field")
 SEND_AT_PAST = N_("The time must be in the future")
 ID_TAKEN = N_("A staff member with this id already exists")
 EMAIL_TAKEN = N_("Another staff member (%(id)s) already has this address")
+NOT_MOBILE = N_("This is a landline number, which cannot receive text messages. Enter a mobile number, like 040 1234567, or leave the field empty")
 
 _INDEXED = re.compile(r"\[\d+\]$")
 _AT_MOST = re.compile(r"at most (\d+) characters")

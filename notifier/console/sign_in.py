@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from notifier.resources import TEMPLATE_DIR
-from notifier.console.auth import is_coordinator, request_sign_in
+from notifier.console.auth import TooSoon, is_coordinator, request_sign_in
 from notifier.console.forms import N_, FormError
 from notifier.validation import LANGUAGES, parse_email
 from notifier.web.throttle import client_key
@@ -54,12 +54,16 @@ async def sign_in(request: web.Request) -> web.Response:
                           configured=bool(ctx.rt.settings.coordinators))
     settings = ctx.rt.settings
     secret = settings.signing_secrets[0] if settings.signing_secrets else settings.webhook_secret or ""
-    if not await request_sign_in(ctx.rt, email, ctx.language, client_key(request, secret, settings.trusted_proxies)):
+    try:
+        queued = await request_sign_in(ctx.rt, email, ctx.language, client_key(request, secret, settings.trusted_proxies))
+    except TooSoon:
+        return ctx.render("sign-in-sent", too_soon=True)
+    if not queued:
         errors = {"email": FormError("email", N_("Too many sign-in links have been asked for from here today. "
                                                  "Try again tomorrow."))}
         return ctx.render("sign-in", status=429, email=typed, errors=errors, signed_out=False,
                           configured=bool(settings.coordinators))
-    return ctx.render("sign-in-sent")
+    return ctx.render("sign-in-sent", too_soon=False)
 
 
 async def _link(request: web.Request) -> tuple[Ctx, str, dict[str, str]] | web.Response:

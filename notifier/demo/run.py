@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import date, datetime, timedelta
-from datetime import time as clock_time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -43,11 +42,6 @@ OFFICE = {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens syss
 PROVIDER = {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@tyoelamaninfopiste.example"}
 
 
-def next_weekday(day: date) -> date:
-    """`day`, or the Monday after it when it falls on a weekend: sessions are held on weekdays."""
-    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
-
-
 async def referrals(demo: Demo) -> None:
     clients = [
         {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
@@ -64,14 +58,14 @@ async def referrals(demo: Demo) -> None:
 
 
 async def kickoff(demo: Demo) -> None:
-    """A kickoff info session on the first weekday five days ahead or later: invitations (e-mail
-    with a calendar entry, or SMS; the place in the client's language), then attendance with two
-    absentees, who get the no-show SMS at once (the staff member has no phone, so it gives the
-    provider's number), and the call-prompt e-mail to the session's staff member; one call's
-    outcome is recorded through the API."""
+    """A kickoff info session starting in a few seconds: invitations (e-mail with a calendar entry,
+    or SMS; the place in the client's language), then, once it has started (attendance is refused
+    before the start), attendance with two absentees, who get the no-show SMS at once (the staff
+    member has no phone, so it gives the provider's number), and the call-prompt e-mail to the
+    session's staff member; one call's outcome is recorded through the API."""
     tz = demo.settings.timezone
-    day = next_weekday(datetime.now(tz).date() + timedelta(days=5))
-    starts = datetime.combine(day, clock_time(9), tzinfo=tz)
+    starts = (datetime.now(tz) + timedelta(seconds=3)).replace(microsecond=0)
+    day = starts.date()
     session_id = f"S-{day:%Y-%m-%d}-TKU"
     invitees = [
         {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
@@ -92,6 +86,7 @@ async def kickoff(demo: Demo) -> None:
         "provider": PROVIDER,
     }
     await demo.event("kickoff.scheduled", {"session": session, "invitees": invitees})
+    await asyncio.sleep(max(0.0, (starts - datetime.now(tz)).total_seconds()) + 0.01)  # until it has started
     ids = await demo.event("kickoff.attendance", {"session_id": session_id, "attended": ["C-1002", "C-1003"],
                                                   "next_session": {"starts_at": (starts + timedelta(days=7)).isoformat()}})
     for m in await demo.runtime.store.get_many(ids):

@@ -67,7 +67,7 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
 
 async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
-    plan = plan_attendance(event, state, office(rt), provider(rt))
+    plan = plan_attendance(event, state, office(rt), provider(rt), now=rt.clock(), tz=rt.settings.timezone)
     # Each newly told client's no-show SMS/e-mail carries their own rebooking link (`rebooking.py`).
     codes = {m.refs["client"]: new_code() for m in plan.messages if m.template in (NO_SHOW, NO_SHOW_EMAIL)}
     plan = replace(plan, messages=[with_rebooking_link(rt, with_call_list(rt, m), codes) for m in plan.messages])

@@ -230,12 +230,19 @@ def plan_scheduled(event: KickoffScheduled, existing: KickoffState | None, offic
 # -- kickoff.attendance -----------------------------------------------------------------------------
 
 
-def plan_attendance(event: KickoffAttendance, state: KickoffState, office: Party,
-                    provider: Party | None = None) -> KickoffPlan:
+def plan_attendance(event: KickoffAttendance, state: KickoffState, office: Party, provider: Party | None = None, *,
+                    now: datetime, tz: ZoneInfo) -> KickoffPlan:
     """No-show message and call prompt for every absent invitee not yet told; one e-mail to the
-    staff member listing the session's open prompts when there are new ones."""
+    staff member listing the session's open prompts when there are new ones.
+
+    Refused before the session starts: sent early (by mistake, or as a test in production) it
+    would tell every invitee they missed a session still to come, and block its cancellation."""
     if state.status == CANCELLED:
         raise Invalid([FieldError("data.session_id", "this session was cancelled")])
+    if now < state.session.starts_at:
+        opens = state.session.starts_at.astimezone(tz).isoformat()
+        raise Invalid([FieldError("data.session_id", f"this session has not started yet: attendance can be sent "
+                                                     f"from its start, {opens}")])
     session = state.session
     attended = set(event.attended)
     absent = [c for c in state.invitees if c.id not in attended]

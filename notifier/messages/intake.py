@@ -44,6 +44,27 @@ class Conflict(Exception):
     """The watched state kept changing; the caller should ask the client to retry."""
 
 
+class Reused(Exception):
+    """The idempotency key was already used for a request with a different fingerprint (body)."""
+
+
+class Replay(dict):  # type: ignore[type-arg]
+    """The stored answer of an earlier request with the same idempotency key (nothing was done)."""
+
+
+def _stored(answer: dict[str, Any], fingerprint: str | None) -> str:
+    return json.dumps({"answer": answer, "fingerprint": fingerprint} if fingerprint else answer)
+
+
+def _earlier(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """The answer and fingerprint stored under an idempotency key (answers stored before
+    fingerprints were kept are bare answers, always with "messages")."""
+    value = json.loads(raw)
+    if "answer" in value and "messages" not in value:
+        return value["answer"], value.get("fingerprint")
+    return value, None
+
+
 async def commit(
     store: MessageStore,
     decide: Callable[[], Any],
@@ -52,10 +73,13 @@ async def commit(
     idem_ttl: int = 7 * 86400,
     attempts: int = 5,
     watch: Sequence[str] = (),
+    fingerprint: str | None = None,
 ) -> dict[str, Any]:
     """Decide (async callable returning an Outcome), then store it atomically; return the answer.
 
-    With `idem_key`, a stored earlier answer is returned as it was and nothing is done again.
+    With `idem_key`, a stored earlier answer is returned as it was (a `Replay`) and nothing is
+    done again. With a `fingerprint` too (a hash of the request body), it is stored with the
+    answer, and a later request with the same key but another fingerprint raises `Reused`.
     `watch` names keys the decision reads, when the caller knows them before deciding: they are
     watched first and the decision is made once. Keys an outcome names in its own `watch` are
     only known after a decision, which is then made again under the WATCH.
@@ -72,7 +96,10 @@ async def commit(
                 earlier = await pipe.get(idem_key)
                 if earlier is not None:
                     await pipe.reset()
-                    return json.loads(earlier)
+                    answer, first = _earlier(earlier)
+                    if fingerprint and first and first != fingerprint:
+                        raise Reused(idem_key)
+                    return Replay(answer)
             outcome: Outcome = await decide()
             late = [k for k in outcome.watch if k not in watched]
             if late:
@@ -93,7 +120,7 @@ async def commit(
                     await staged
             answer = {"messages": ids, **outcome.answer}
             if idem_key:
-                pipe.set(idem_key, json.dumps(answer), ex=idem_ttl)
+                pipe.set(idem_key, _stored(answer, fingerprint), ex=idem_ttl)
             try:
                 results = await pipe.execute()
             except WatchError:

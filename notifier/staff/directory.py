@@ -138,6 +138,23 @@ class StaffDirectory:
             rows = [json.loads(raw) for raw in await pipe.execute() if raw]
         return sorted({m["organisation"] for m in rows}), sorted({m["site"] for m in rows})
 
+    async def codes_by_source(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Organisation and site codes in use -> the sources ("api", "console", "self") of the
+        records using them, without opening sealed data (for the choice list and `notifier check`)."""
+        ids = await self.ids()
+        organisations: dict[str, set[str]] = {}
+        sites: dict[str, set[str]] = {}
+        if not ids:
+            return organisations, sites
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(staff_key(i), "meta")
+            rows = [json.loads(raw) for raw in await pipe.execute() if raw]
+        for m in rows:
+            organisations.setdefault(m["organisation"], set()).add(m.get("source", "api"))
+            sites.setdefault(m["site"], set()).add(m.get("source", "api"))
+        return organisations, sites
+
     # -- writing ------------------------------------------------------------------------------
 
     async def save(self, staff_id: str, data: StaffInput, *, source: str = "api") -> tuple[StaffMember, bool]:
@@ -310,6 +327,15 @@ async def may_send_confirmation(directory: "StaffDirectory", email: str) -> bool
     """True at most once per RESEND_AFTER per address (so /subscribe cannot be used to flood one)."""
     key = subscribe_recent_key(directory.email_hash(email))
     return bool(await directory.redis.set(key, "1", nx=True, ex=RESEND_AFTER))
+
+
+def known_codes(organisations: dict[str, set[str]], sites: dict[str, set[str]], configured_organisations,
+                configured_sites) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    """The codes self-subscribers may choose: the configured ones and those coordinators (API or
+    console) use. Codes only self-subscribers brought in are strays, not choices."""
+    def known(used: dict[str, set[str]], configured) -> list[str]:  # type: ignore[no-untyped-def]
+        return sorted(set(configured) | {code for code, sources in used.items() if sources - {"self"}})
+    return known(organisations, configured_organisations), known(sites, configured_sites)
 
 
 def new_staff_id() -> str:

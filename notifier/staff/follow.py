@@ -4,7 +4,9 @@ An announcement is posted through the API (or the console) and sent by the worke
 audience that takes a while. This waits (up to `--wait` seconds), drawing a progress line on a
 terminal, and prints how the messages fared. Only statuses are read, never the sealed records.
 Exit status 0 when every message went out, 1 when some failed, 2 when some are still pending
-(or the announcement is scheduled for later), 3 when there is no such announcement.
+(or the announcement is scheduled for later), 3 when there is no such announcement. An SMS to
+someone without a mobile number is not a failure of the send: it is counted apart, as "skipped
+(no mobile)" (the message record keeps `permanent-failure`, reason `no-mobile-number`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from notifier.messages.keys import msg_key
 from notifier.clock import utcnow
 
 SENT = frozenset({st.SENT, st.DELIVERED})
+#: Counted apart from the statuses: an SMS to someone with no mobile number, never attempted.
+SKIPPED_NO_MOBILE = "skipped (no mobile)"
+NO_MOBILE = "no-mobile-number"
 
 
 async def statuses(rt: Runtime, announcement_id: str) -> Counter[str]:
@@ -33,8 +38,11 @@ async def statuses(rt: Runtime, announcement_id: str) -> Counter[str]:
     for start in range(0, len(ids), 1000):
         async with rt.redis.pipeline(transaction=False) as pipe:
             for message_id in ids[start:start + 1000]:
-                pipe.hget(msg_key(message_id), "status")
-            counts.update(s.decode() for s in await pipe.execute() if s)
+                pipe.hmget(msg_key(message_id), "status", "reason")
+            for status, reason in await pipe.execute():
+                if status:
+                    skipped = status.decode() == st.PERMANENT_FAILURE and (reason or b"").decode() == NO_MOBILE
+                    counts[SKIPPED_NO_MOBILE if skipped else status.decode()] += 1
     return counts
 
 
@@ -42,15 +50,17 @@ def summary(announcement_id: str, doc: dict[str, Any], counts: Counter[str]) -> 
     total = sum(counts.values())
     sent = sum(n for s, n in counts.items() if s in SENT)
     failed = sum(n for s, n in counts.items() if s in st.FINAL - SENT)
+    skipped = counts.get(SKIPPED_NO_MOBILE, 0)
     return {"id": announcement_id, "recipients": doc.get("recipients", 0), "messages": total, "sent": sent,
-            "failed": failed, "pending": total - sent - failed, "send_at": doc.get("send_at"),
-            "statuses": dict(sorted(counts.items()))}
+            "failed": failed, "skipped_no_mobile": skipped, "pending": total - sent - failed - skipped,
+            "send_at": doc.get("send_at"), "statuses": dict(sorted(counts.items()))}
 
 
 def describe(report: dict[str, Any]) -> str:
-    details = ", ".join(f"{s} {n}" for s, n in report["statuses"].items())
+    details = ", ".join(f"{s} {n}" for s, n in report["statuses"].items() if s != SKIPPED_NO_MOBILE)
+    skipped = f"; skipped (no mobile) {report['skipped_no_mobile']}" if report["skipped_no_mobile"] else ""
     return (f"announcement {report['id']}: {report['recipients']} recipient(s), {report['messages']} message(s): "
-            f"sent {report['sent']}, failed {report['failed']}, pending {report['pending']} ({details or 'none'})")
+            f"sent {report['sent']}, failed {report['failed']}, pending {report['pending']} ({details or 'none'}){skipped}")
 
 
 async def follow_announcement(settings: Settings, announcement_id: str, wait: float, as_json: bool = False) -> int:
@@ -66,7 +76,7 @@ async def follow_announcement(settings: Settings, announcement_id: str, wait: fl
         while True:
             counts = await statuses(rt, announcement_id)
             report = summary(announcement_id, doc, counts)
-            settled = sum(n for s, n in counts.items() if s in SETTLED_STATUSES)
+            settled = sum(n for s, n in counts.items() if s in SETTLED_STATUSES or s == SKIPPED_NO_MOBILE)
             progress.update(settled, report["messages"], f"sent {report['sent']}, failed {report['failed']}")
             if report["pending"] == 0 or time.monotonic() >= deadline:
                 break

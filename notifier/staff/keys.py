@@ -59,6 +59,11 @@ def pending_key(pending_id: str) -> str:
     return f"{PREFIX}subscribe:pending:{pending_id}"
 
 
+def subscribe_confirmed_key(pending_id: str) -> str:
+    """Which staff member a used confirmation link subscribed (an id only; as long as the link lives)."""
+    return f"{PREFIX}subscribe:pending:{pending_id}:done"
+
+
 def subscribe_recent_key(email_hash: str) -> str:
     """Set while a subscription confirmation to this address was sent recently (no repeats)."""
     return f"{PREFIX}subscribe:recent:{email_hash}"

@@ -24,14 +24,16 @@ from notifier.staff.planning import localized, plan_subscribe_confirmation
 from notifier.staff.practice import PracticeChanges
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import (
+    PENDING_TTL,
     DuplicateEmail,
     StaffDirectory,
+    known_codes,
     may_send_confirmation,
     new_staff_id,
     read_pending,
     stage_pending,
 )
-from notifier.staff.keys import pending_key
+from notifier.staff.keys import pending_key, subscribe_confirmed_key
 from notifier.clock import new_id, utcnow
 from notifier.staff.contract import NewSubscriber, StaffInput
 from notifier.validation import LANGUAGES, Invalid, parse_email, validate
@@ -166,9 +168,26 @@ async def _pending(request: web.Request) -> tuple[Runtime, StaffDirectory, str, 
     pending_id = payload.get("p") if payload else None
     pending = await read_pending(rt.redis, rt.store.sealer, pending_id) if isinstance(pending_id, str) else None
     if pending is None:
+        if isinstance(pending_id, str) and (done := await already_confirmed(rt, directory, pending_id)):
+            return done
         return invalid_link(rt, page_language(request))
     assert isinstance(pending_id, str)
     return rt, directory, pending_id, pending, await directory.find_by_email(pending["email"])
+
+
+async def choices(directory: StaffDirectory) -> tuple[list[str], list[str]]:
+    """Organisations and sites a self-subscriber chooses from: known codes only, never free text
+    ("TE-toimisto" typed in would become a group of its own that no change is aimed at)."""
+    return known_codes(*await directory.codes_by_source(), ORGANISATION_LABELS, SITE_NAMES)
+
+
+async def already_confirmed(rt: Runtime, directory: StaffDirectory, pending_id: str) -> web.Response | None:
+    """A used link of someone still subscribed: say so, instead of "not valid … copied incompletely"."""
+    staff_id = await rt.redis.get(subscribe_confirmed_key(pending_id))
+    member = await directory.get(staff_id.decode()) if staff_id else None
+    if member is None or not member.digest:
+        return None
+    return page(rt, "already-confirmed", member.language)
 
 
 async def confirm_form(request: web.Request) -> web.Response:
@@ -176,7 +195,7 @@ async def confirm_form(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     rt, directory, _, pending, member = found
-    organisations, sites = await directory.codes()
+    organisations, sites = await choices(directory)
     return page(rt, "subscribe-confirm", pending["language"], known=member is not None,
                 organisations=organisations, sites=sites, form={}, errors={})
 
@@ -191,16 +210,23 @@ async def confirm(request: web.Request) -> web.Response:
     if member is None:
         form = await read_form(request)
         values = {k: form.get(k) if isinstance(form.get(k), str) else None for k in ("name", "organisation", "site")}
+        organisations, sites = await choices(directory)
+        errors: dict[str, bool] = {}
         try:
             subscriber = validate(values, NewSubscriber)
         except Invalid as exc:
-            organisations, sites = await directory.codes()
+            errors = {e.field: True for e in exc.errors}
+        else:  # known codes only: a typed-in "TE-toimisto" would be a group no change is aimed at
+            errors = {f: True for f, code, known in (("organisation", subscriber.organisation, organisations),
+                                                    ("site", subscriber.site, sites)) if code not in known}
+        if errors:
             return page(rt, "subscribe-confirm", language, status=400, known=False, organisations=organisations,
-                        sites=sites, form=values, errors={e.field: True for e in exc.errors})
+                        sites=sites, form=values, errors=errors)
     # The link works once: whoever deletes the pending record first goes on, even for two clicks
     # at the same moment.
     if not await rt.redis.delete(pending_key(pending_id)):
-        return invalid_link(rt, language)
+        # Used between our reading it and now (a second click): the first click subscribes them.
+        return page(rt, "already-confirmed", language)
     if member is None:
         try:
             member, _ = await directory.save(
@@ -213,6 +239,7 @@ async def confirm(request: web.Request) -> web.Response:
         member = await directory.update_choices(member.id, member.nonce, digest=True) or member
     if member is None:
         return invalid_link(rt, language)
+    await rt.redis.set(subscribe_confirmed_key(pending_id), member.id, ex=PENDING_TTL)
     log.info("staff %s subscribed to the digest", member.id)
     return page(rt, "subscribed", member.language, preferences_url=links.preferences(member))
 

@@ -10,6 +10,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
+from notifier.app import key_canary
 from notifier.console import routes as console_routes
 from notifier.kickoff import pages as rebooking_pages
 from notifier.staff import pages as staff_pages
@@ -67,6 +68,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         if runtime is None:
             await app[RUNTIME].redis.aclose()
 
+    async def check_data_key(app: web.Application) -> None:
+        """Write the data key canary on first start, and refuse to serve with a key that cannot
+        open the stored data (key_canary.py). Redis down at start: the check is left to workers."""
+        rt = app[RUNTIME]
+        try:
+            await key_canary.ensure(rt.redis, rt.store.sealer)
+        except (RedisError, OSError) as exc:
+            log.warning("data key not checked at start: Redis unavailable (%s)", type(exc).__name__)
+
+    app.on_startup.append(check_data_key)
     app.on_cleanup.append(close_redis)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/case-events", webhooks.case_events)

@@ -70,15 +70,22 @@ def array(items: Schema, **extra: Any) -> Schema:
     return {"type": "array", "items": items, **extra}
 
 
-def json_body(schema: Schema, description: str = "", required: bool = True) -> Schema:
-    out: Schema = {"required": required, "content": {JSON: {"schema": schema}}}
+def json_body(schema: Schema, description: str = "", required: bool = True, *, example: Any = None,
+              examples: dict[str, Any] | None = None) -> Schema:
+    """A JSON request body with an example (or named examples, one per kind of body) to copy."""
+    media: Schema = {"schema": schema}
+    if examples:
+        media["examples"] = {name: {"summary": name, "value": value} for name, value in examples.items()}
+    else:
+        media["example"] = example
+    out: Schema = {"required": required, "content": {JSON: media}}
     if description:
         out["description"] = description
     return out
 
 
-def form_body(schema: Schema) -> Schema:
-    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+def form_body(schema: Schema, example: dict[str, str]) -> Schema:
+    return {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": schema, "example": example}}}
 
 
 def answer(description: str, schema: Schema | None = None, media: str = JSON) -> Schema:
@@ -92,9 +99,9 @@ def html(description: str) -> Schema:
     return answer(description, string(), HTML)
 
 
-def problems(*codes: int) -> dict[str, Schema]:
-    """Error answers: RFC 9457 problem details."""
-    why = {
+def problems(*codes: int, why: dict[int, str] | None = None) -> dict[str, Schema]:
+    """Error answers: RFC 9457 problem details; `why` says what a code means on this path."""
+    generic = {
         400: "Body not UTF-8 or not JSON (duplicate keys, nesting deeper than 32).",
         401: "Missing or wrong credentials (bearer token, signature or callback token).",
         403: "The token's role may not do this (coordinators' operations need the coordinators' token).",
@@ -105,7 +112,45 @@ def problems(*codes: int) -> dict[str, Schema]:
         422: "Well-formed but against the contract; `errors` names every offending field.",
         503: "A dependency is unavailable (Redis, or a missing setting); retry later.",
     }
-    return {str(c): answer(why[c], ref("Problem"), PROBLEM_JSON) for c in codes}
+    specific = {**generic, **(why or {})}
+    return {str(c): answer(specific[c], ref("Problem"), PROBLEM_JSON) for c in codes}
+
+
+# Per-path meanings of the answers that differ from path to path (the generic texts above are
+# for codes that mean the same everywhere: 400, 413, 415).
+CASE_401 = "No bearer token, or not the case systems' (NOTIFIER_API_TOKEN) nor the coordinators' token."
+COORD_401 = "No bearer token, or not one the service knows."
+COORD_403 = "The case systems' token: this needs the coordinators' (NOTIFIER_COORDINATOR_TOKEN)."
+REDIS_503 = "Redis does not answer: nothing was changed; try again later."
+
+
+def _example_staff() -> dict[str, Any]:
+    return {"name": "Tiina Turunen", "email": "tiina.turunen@te-toimisto.example", "phone": "040 1234567",
+            "language": "fi", "organisation": "te-office", "site": "turku", "digest": True}
+
+
+#: The README's examples of each case-system event.
+EVENT_EXAMPLES: dict[str, Any] = {
+    "client.referred": {"type": "client.referred", "data": {
+        "client": {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
+                   "email": "matti@example.fi", "phone": "040 1234567"},
+        "referred_at": "2026-11-30T09:00:00+02:00",
+        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
+        "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"}}},
+    "kickoff.scheduled": {"type": "kickoff.scheduled", "data": {
+        "session": {"id": "S-2026-12-03-TKU", "starts_at": "2026-12-03T09:00:00+02:00",
+                    "ends_at": "2026-12-03T11:00:00+02:00", "site": "turku",
+                    "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100",
+                                 "city": "Turku"},
+                    "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@example.fi",
+                              "language": "fi"}},
+        "invitees": [{"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
+                      "email": "matti@example.fi", "phone": "040 1234567"}]}},
+    "kickoff.attendance": {"type": "kickoff.attendance", "data": {
+        "session_id": "S-2026-12-03-TKU", "attended": ["C-1001"],
+        "next_session": {"starts_at": "2026-12-10T09:00:00+02:00"}}},
+    "kickoff.cancelled": {"type": "kickoff.cancelled", "data": {"session_id": "S-2026-12-03-TKU"}},
+}
 
 
 def path_id(description: str, name: str = "id") -> Schema:
@@ -322,7 +367,7 @@ def paths() -> dict[str, Schema]:
         }, operation_id="healthz")},
         "/metrics": {"get": op("service", "Prometheus metrics of the whole service", {
             "200": answer("Prometheus text format 0.0.4; names start with `notifier_`.", string(), "text/plain"),
-            **problems(503),
+            **problems(503, why={503: "Redis does not answer: the counters live there."}),
         }, description="Counters live in Redis, so every web process answers with the same totals (README \"Metrics\").",
             operation_id="metrics")},
         "/api/openapi.json": {"get": op("service", "This document", {"200": answer("OpenAPI 3.1.", {"type": "object"})},
@@ -332,50 +377,74 @@ def paths() -> dict[str, Schema]:
 
         "/webhooks/case-events": {"post": op("webhooks in", "A case-system event", {
             "202": answer("Accepted: every listed message is stored and its send queued.", ref("Accepted")),
-            **problems(400, 401, 409, 413, 415, 422, 503),
+            **problems(400, 401, 409, 413, 415, 422, 503, why={
+                401: "A Standard Webhooks header is missing (the detail names it); the timestamp is more than 5 "
+                     "minutes off this server's clock (the detail says by how many seconds, ahead or behind); or the "
+                     "signature does not match: another secret, or the body changed after signing.",
+                409: "The webhook-id was already used with a different body (the detail names it; a new event needs "
+                     "a new id); or the same kickoff session was changed by concurrent requests and kept changing "
+                     "(retry).",
+                422: "The event breaks the contract, or the stored state refuses it (an unknown or cancelled session, "
+                     "attendance before the session's start, another time under a scheduled id); `errors` names "
+                     "each field.",
+                503: "Redis does not answer: nothing was stored; send it again later, same webhook-id and body.",
+            }),
         }, description="Signed per Standard Webhooks. Checks in order: size, signature and timestamp, content type, "
                        "JSON, contract, then handling; nothing is stored unless the answer is 202.",
             parameters=signature_headers(),
-            body=json_body(ref("CaseEvent")),
+            body=json_body(ref("CaseEvent"), examples=EVENT_EXAMPLES),
             operation_id="caseEvent")},
         "/webhooks/sms-status": {"post": op("webhooks in", "SMS delivery reports (GatewayAPI)", {
             "200": answer("What each report did.", obj({"results": array(obj({
                 "userref": nullable(string()), "result": string(enum=["moved", "kept", "in-transit", "ignored"]),
                 "status": nullable(string()),
             }, ["userref", "result"]))}, ["results"])),
-            **problems(400, 401, 413, 415),
+            **problems(400, 401, 413, 415, why={
+                401: "The token is missing or not NOTIFIER_SMS_CALLBACK_TOKEN (or none is configured): nothing changed."}),
         }, parameters=[query("token", "NOTIFIER_SMS_CALLBACK_TOKEN, as given in the callback URL.", required=True)],
             body=json_body({"oneOf": [{"type": "object"}, array({"type": "object"}, maxItems=1000)]},
-                           "`{\"id\", \"msisdn\", \"time\", \"status\", \"userref\", …}` or a list of them."),
+                           "`{\"id\", \"msisdn\", \"time\", \"status\", \"userref\", …}` or a list of them.",
+                           example={"id": 1000001, "msisdn": 358401234567, "time": 1764486002, "status": "DELIVERED",
+                                    "userref": "6f1c2b1e-8a8e-4c59-9d0e-2f3d7c1a9b10"}),
             operation_id="smsStatus")},
 
         "/api/messages/{id}": {"get": op("messages", "One message with its history", {
-            "200": answer("The message.", ref("Message")), **problems(401, 404),
+            "200": answer("The message.", ref("Message")),
+            **problems(401, 404, why={401: CASE_401, 404: "No message with this id."}),
         }, security=CASE, parameters=[path_id("Message id.")], operation_id="getMessage")},
         "/api/messages": {"get": op("messages", "A client's, staff member's or session's messages", {
             "200": answer("Oldest first.", obj({"messages": array(ref("Message"))}, ["messages"])),
-            **problems(401, 422),
+            **problems(401, 422, why={401: CASE_401, 422: "Not exactly one of client_id, staff_id, session_id."}),
         }, description="Give exactly one of the three.", security=CASE, parameters=[
             query("client_id", "Client id."), query("staff_id", "Staff id."), query("session_id", "Kickoff session id."),
         ], operation_id="listMessages")},
         "/api/call-prompts": {"get": op("call prompts", "A kickoff session's call prompts", {
             "200": answer("With names, phones and scripts.", obj({"session_id": string(), "call_prompts": array(ref("CallPrompt"))},
                                                                   ["session_id", "call_prompts"])),
-            **problems(401, 404, 422),
+            **problems(401, 404, 422, why={401: CASE_401, 404: "No kickoff session with this id has been scheduled.",
+                                           422: "session_id is missing."}),
         }, security=CASE, parameters=[query("session_id", "Kickoff session id.", required=True)],
             operation_id="listCallPrompts")},
         "/api/call-prompts/{id}/outcome": {"post": op("call prompts", "Record how a call went", {
             "200": answer("The prompt with every call recorded.", ref("CallPrompt")),
-            **problems(400, 401, 404, 413, 415, 422),
-        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(ref("CallOutcomeInput")), operation_id="recordCallOutcome")},
+            **problems(400, 401, 404, 413, 415, 422, 503, why={
+                401: CASE_401, 404: "No call prompt with this id.",
+                422: "outcome is missing or not one of the four, or note is not text or longer than 2000 characters; "
+                     "nothing is recorded.", 503: REDIS_503}),
+        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(
+            ref("CallOutcomeInput"), example={"outcome": "rescheduled", "note": "Tulee seuraavaan alkuinfoon."}),
+            operation_id="recordCallOutcome")},
         "/api/clients/{id}/contacts": {"get": op("contact log", "Every message and call to one client", {
-            "200": answer("Oldest first; no content, no personal details.", obj({
-                "client_id": string(), "contacts": array(ref("Contact"))}, ["client_id", "contacts"])),
-            **problems(401, 404),
+            "200": answer("Oldest first; no content, no personal details. A client the service has not contacted "
+                          "(or does not know: there is no client register) has an empty list.", obj({
+                              "client_id": string(), "contacts": array(ref("Contact"))}, ["client_id", "contacts"])),
+            **problems(401, 404, why={401: CASE_401, 404: "Not a client id at all (longer than 128 characters); an "
+                                                          "unknown client is a 200 with no contacts."}),
         }, security=CASE, parameters=[path_id("Client id.")], operation_id="clientContacts")},
         "/api/contacts.csv": {"get": op("contact log", "Everyone's contacts over a range of days, as CSV", {
             "200": answer(f"UTF-8 CSV with a header row: {', '.join(contacts.COLUMNS)}.", string(), "text/csv"),
-            **problems(401, 422),
+            **problems(401, 422, why={401: CASE_401, 422: "from or to is missing or not a date, to is before "
+                                                          "from, or the range is longer than about five years."}),
         }, description="Days in NOTIFIER_TIMEZONE, both inclusive; messages by when they were due, calls by when "
                        "they were recorded.", security=CASE, parameters=[
             query("from", "First day, YYYY-MM-DD.", required=True, format="date"),
@@ -384,19 +453,26 @@ def paths() -> dict[str, Schema]:
 
         "/api/staff": {"get": op("staff", "The staff directory", {
             "200": answer("Everyone, or those of a site and/or organisation.", obj({"staff": array(ref("StaffMember"))}, ["staff"])),
-            **problems(401, 403),
+            **problems(401, 403, why={401: COORD_401, 403: COORD_403}),
         }, security=COORD, parameters=[query("site", "Site code."), query("organisation", "Organisation code.")],
             operation_id="listStaff")},
         "/api/staff/{id}": {
-            "get": op("staff", "One staff member", {"200": answer("The record.", ref("StaffMember")), **problems(401, 403, 404)},
+            "get": op("staff", "One staff member", {"200": answer("The record.", ref("StaffMember")), **problems(
+                401, 403, 404, why={401: COORD_401, 403: COORD_403, 404: "No staff member with this id."})},
                       security=COORD, parameters=[staff_id], operation_id="getStaff"),
             "put": op("staff", "Create or update a staff member", {
                 "200": answer("Updated.", ref("StaffMember")), "201": answer("Created.", ref("StaffMember")),
-                **problems(400, 401, 403, 409, 413, 415, 422),
+                **problems(400, 401, 403, 409, 413, 415, 422, 503, why={
+                    401: COORD_401, 403: COORD_403,
+                    409: "The e-mail address is another staff member's (`errors` names `email` and who); nothing stored.",
+                    422: "A field breaks the contract (`errors` names each: id, name, email, phone, language, "
+                         "organisation, site, digest); nothing stored.", 503: REDIS_503}),
             }, description="`digest` left out on an update keeps what the person chose.", security=COORD,
-                parameters=[staff_id], body=json_body(ref("StaffInput")), operation_id="putStaff"),
+                parameters=[staff_id], body=json_body(ref("StaffInput"), example=_example_staff()), operation_id="putStaff"),
             "delete": op("staff", "Remove a staff member", {"204": answer("Removed; their links stop working."),
-                                                             **problems(401, 403, 404)},
+                                                             **problems(401, 403, 404, why={
+                                                                 401: COORD_401, 403: COORD_403,
+                                                                 404: "No staff member with this id."})},
                          security=COORD, parameters=[staff_id], operation_id="deleteStaff"),
         },
         "/api/staff/{id}/revoke-links": {"post": op("staff", "Revoke every personal link of a staff member", {
@@ -408,16 +484,24 @@ def paths() -> dict[str, Schema]:
         "/api/practice-changes": {
             "post": op("practice changes", "Post a practice change", {
                 "201": answer("Stored; it goes into the next digests.", ref("PracticeChange")),
-                **problems(400, 401, 403, 413, 415, 422),
-            }, security=COORD, body=json_body(ref("ChangeInput")), operation_id="postPracticeChange"),
+                **problems(400, 401, 403, 413, 415, 422, 503, why={
+                    401: COORD_401, 403: COORD_403,
+                    422: "title, body, effective_from, sites or organisations break the contract (`errors` names each); "
+                         "nothing stored.", 503: REDIS_503}),
+            }, security=COORD, body=json_body(ref("ChangeInput"), example={
+                "title": {"fi": "Uusi ohjauslomake", "sv": "Ny hänvisningsblankett"},
+                "body": {"fi": "Käytä 7.12. alkaen uutta lomaketta.", "sv": "Använd den nya blanketten från 7.12."},
+                "effective_from": "2026-12-07", "sites": ["turku", "salo"]}), operation_id="postPracticeChange"),
             "get": op("practice changes", "Practice changes, oldest first", {
                 "200": answer("The changes.", obj({"practice_changes": array(ref("PracticeChange"))}, ["practice_changes"])),
-                **problems(401, 403, 422),
+                **problems(401, 403, 422, why={401: COORD_401, 403: COORD_403,
+                                               422: "since is not a date, nor a date and time with an offset."}),
             }, security=COORD, parameters=[query("since", "A date (from its start) or a date and time with an offset; inclusive.")],
                 operation_id="listPracticeChanges"),
         },
         "/api/practice-changes/{id}": {"get": op("practice changes", "One practice change", {
-            "200": answer("The change.", ref("PracticeChange")), **problems(401, 403, 404),
+            "200": answer("The change.", ref("PracticeChange")),
+            **problems(401, 403, 404, why={401: COORD_401, 403: COORD_403, 404: "No practice change with this id."}),
         }, security=COORD, parameters=[path_id("Practice change id.")], operation_id="getPracticeChange")},
         "/api/practice-changes/{id}/acknowledgements": {"get": op("practice changes", "Who has and has not read a change", {
             "200": answer("Per organisation and site.", obj({
@@ -430,27 +514,39 @@ def paths() -> dict[str, Schema]:
                     "not_acknowledged": array(obj({"id": string(), "name": string()}, ["id", "name"])),
                 }, ["organisation", "site", "acknowledged", "not_acknowledged"])),
             }, ["practice_change", "concerned", "acknowledged", "not_acknowledged", "groups"])),
-            **problems(401, 403, 404),
+            **problems(401, 403, 404, why={401: COORD_401, 403: COORD_403, 404: "No practice change with this id."}),
         }, security=COORD, parameters=[path_id("Practice change id.")], operation_id="getAcknowledgements")},
         "/api/digests/run": {"post": op("digest", "Run the weekly digest now", {
             "202": answer("Started; follow it at /api/digests/runs/{id}.", ref("DigestRun")),
-            **problems(400, 401, 403, 413, 422, 503),
-        }, security=COORD, body=json_body(ref("DigestRunInput"), required=False),
+            **problems(400, 401, 403, 413, 422, 503, why={
+                401: COORD_401, 403: COORD_403, 422: "week is not an ISO week like 2026-W49, or it has not started yet.",
+                503: "NOTIFIER_SIGNING_SECRET is not set (digests carry signed personal links), or Redis does not answer."}),
+        }, security=COORD, body=json_body(ref("DigestRunInput"), required=False, example={"week": "2026-W49"}),
             operation_id="runDigest")},
         "/api/digests/runs": {"get": op("digest", "The latest 20 digest runs", {
-            "200": answer("Newest first.", obj({"runs": array(ref("DigestRun"))}, ["runs"])), **problems(401, 403),
+            "200": answer("Newest first.", obj({"runs": array(ref("DigestRun"))}, ["runs"])),
+            **problems(401, 403, why={401: COORD_401, 403: COORD_403}),
         }, security=COORD, operation_id="listDigestRuns")},
         "/api/digests/runs/{id}": {"get": op("digest", "How a digest run went", {
-            "200": answer("The report.", ref("DigestRun")), **problems(401, 403, 404),
+            "200": answer("The report.", ref("DigestRun")),
+            **problems(401, 403, 404, why={401: COORD_401, 403: COORD_403, 404: "No digest run with this id."}),
         }, security=COORD, parameters=[path_id("Run id.")], operation_id="getDigestRun")},
         "/api/announcements": {"post": op("announcements", "Send an announcement to staff", {
             "202": answer("Stored and queued.", obj({"id": string(), "recipients": {"type": "integer"},
                                                       "messages": array(string())}, ["id", "recipients", "messages"])),
-            **problems(400, 401, 403, 409, 413, 415, 422),
+            **problems(400, 401, 403, 409, 413, 415, 422, 503, why={
+                401: COORD_401, 403: COORD_403,
+                409: "The staff directory kept changing while the audience was being decided: send it again (with "
+                     "the same Idempotency-Key it is still sent once).",
+                422: "subject, body, audience (selects nobody, an unknown staff id), channels, send_at, or the SMS "
+                     "length break the contract; `errors` names each; nothing is sent.", 503: REDIS_503}),
         }, security=COORD, parameters=[{"name": "Idempotency-Key", "in": "header", "required": False,
                                         "schema": string(maxLength=200),
                                         "description": "A repeat with the same key gets the first answer (7 days)."}],
-            body=json_body(ref("AnnouncementInput")), operation_id="postAnnouncement")},
+            body=json_body(ref("AnnouncementInput"), example={
+                "subject": {"fi": "Salon toimisto suljettu perjantaina", "sv": "Salokontoret stängt på fredag"},
+                "body": {"fi": "Toimisto on suljettu perjantaina 11.12.", "sv": "Kontoret är stängt fredagen den 11.12."},
+                "audience": {"sites": ["salo"]}, "channels": ["email", "sms"]}), operation_id="postAnnouncement")},
         "/api/announcements/{id}": {"get": op("announcements", "An announcement and how its messages fared", {
             "200": answer("With counts per status and every message.", obj({
                 "id": string(), "subject": {"type": "object"}, "channels": array(string()), "audience": {"type": "object"},
@@ -460,7 +556,7 @@ def paths() -> dict[str, Schema]:
                                        "language": LANGUAGE, "status": string(enum=STATUSES), "reason": nullable(string())},
                                       ["message_id", "staff_id", "channel", "language", "status", "reason"])),
             }, ["id", "subject", "channels", "audience", "send_at", "created_at", "recipients", "statuses", "messages"])),
-            **problems(401, 403, 404),
+            **problems(401, 403, 404, why={401: COORD_401, 403: COORD_403, 404: "No announcement with this id."}),
         }, security=COORD, parameters=[path_id("Announcement id.")], operation_id="getAnnouncement")},
 
         "/subscribe": {
@@ -472,21 +568,25 @@ def paths() -> dict[str, Schema]:
                 "400": {**bad_form, "description": "Not an e-mail address (the form again), or not a form."},
                 "429": html("Too many requests from here; try later."),
                 "503": html("NOTIFIER_SIGNING_SECRET is not set."), **problems(413),
-            }, parameters=[page_language], body=form_body(obj({"email": string(), "language": LANGUAGE}, ["email"])),
+            }, parameters=[page_language], body=form_body(obj({"email": string(), "language": LANGUAGE}, ["email"]),
+                                                          {"email": "tiina.turunen@te-toimisto.example", "language": "fi"}),
                 operation_id="subscribe"),
         },
         "/subscribe/confirm/{token}": {
             "get": op("pages", "Confirm a subscription (shows a button)", page_answers,
                       parameters=[page_token, page_language], operation_id="confirmForm"),
             "post": op("pages", "Confirm a subscription", form_answers, parameters=[page_token, page_language],
-                       body=form_body(obj({"name": string(), "organisation": string(), "site": string()})),
+                       body=form_body(obj({"name": string(), "organisation": string("A code from the page's list."),
+                                           "site": string("A code from the page's list.")}),
+                                      {"name": "Uusi Ihminen", "organisation": "provider", "site": "salo"}),
                        operation_id="confirm"),
         },
         "/preferences/{token}": {
             "get": op("pages", "A staff member's language and digest choice", page_answers,
                       parameters=[page_token, page_language], operation_id="preferencesForm"),
             "post": op("pages", "Save the choices", form_answers, parameters=[page_token, page_language],
-                       body=form_body(obj({"language": LANGUAGE, "digest": string(enum=["on"])}, ["language"])),
+                       body=form_body(obj({"language": LANGUAGE, "digest": string(enum=["on"])}, ["language"]),
+                                      {"language": "sv", "digest": "on"}),
                        operation_id="savePreferences"),
         },
         "/unsubscribe/{token}": {
@@ -522,6 +622,19 @@ def paths() -> dict[str, Schema]:
     }
 
 
+#: Example values of the console's form fields (what a coordinator would type or pick).
+CONSOLE_FORM_EXAMPLES = {
+    "email": "kirsi.koordinaattori@ely-keskus.example", "language": "fi", "back": "/console/practice-changes",
+    "title_fi": "Uusi ohjauslomake", "title_sv": "Ny hänvisningsblankett",
+    "body_fi": "Käytä 7.12. alkaen uutta lomaketta.", "body_sv": "Använd den nya blanketten från 7.12.",
+    "subject_fi": "Salon toimisto suljettu perjantaina", "subject_sv": "Salokontoret stängt på fredag",
+    "effective_from": "7.12.2026", "sites": "salo", "organisations": "te-office", "staff_ids": "ST-7",
+    "channels": "email", "send_at": "7.12.2026 9.00", "request_id": "<the request_id field of the page>",
+    "action": "preview", "previewed": "<the previewed field of the preview page>", "id": "ST-8",
+    "name": "Tiina Turunen", "phone": "040 1234567", "organisation": "te-office", "site": "turku", "digest": "on",
+}
+
+
 def console_paths() -> dict[str, Schema]:
     """The coordinators' console: HTML pages and forms, signed in by a link sent to a coordinator's
     address (NOTIFIER_COORDINATORS), with a session cookie and a CSRF token in every form."""
@@ -547,7 +660,9 @@ def console_paths() -> dict[str, Schema]:
                  "409": html("The form again: the address is someone else's, or it changed meanwhile."),
                  "429": html("The form again: too many sign-in links asked for from this client today.")}
         answers.update({c: extra[c] for c in codes})
-        body = form_body(obj({"csrf": string("The token from the page the form came from."), **fields}, ["csrf"]))
+        example = {"csrf": "<the csrf field of the page the form came from>",
+                   **{name: CONSOLE_FORM_EXAMPLES.get(name, "") for name in fields}}
+        body = form_body(obj({"csrf": string("The token from the page the form came from."), **fields}, ["csrf"]), example)
         return op("console", summary, answers, parameters=parameters, body=body, operation_id=operation_id)
 
     identifier = path_id("Id.")

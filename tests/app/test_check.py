@@ -29,6 +29,7 @@ def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, st
         "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@elinvoimakeskus.example",
         "NOTIFIER_OFFICE_NAME_FI": "Turun seudun työllisyysalue", "NOTIFIER_OFFICE_NAME_SV": "Åbonejdens sysselsättningsområde",
         "NOTIFIER_OFFICE_PHONE": "02 262 3000",
+        "NOTIFIER_PROVIDER_NAME": "Työelämän Infopiste Oy", "NOTIFIER_PROVIDER_PHONE": "02 123 4567",
     }
     env.update(extra)
     return env
@@ -64,9 +65,10 @@ async def test_a_working_production_configuration_passes(redis_url, smtp, tmp_pa
         await server.close()
     found = levels(findings)
     assert found["redis"] == OK and found["smtp"] == OK and found["SMS gateway"] == OK
-    assert [f for f in findings if f.level != OK] == []
+    # Letters to clients without e-mail still go to the outbox folder: worth a warning, not a failure.
+    assert [(f.check, f.level) for f in findings if f.level != OK] == [("letters", WARN)]
     text, code = report(findings, as_json=False)
-    assert code == 0 and text.startswith("configuration ok")
+    assert code == 0 and text.splitlines()[-1].startswith("configuration ok")
     assert not (tmp_path / "data").exists()  # checking creates nothing
 
 
@@ -96,6 +98,64 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
     assert len(lines) == sum(1 for f in findings if f.level != OK)
     assert all(line.split()[0] in ("FAIL", "WARN") for line in lines)
     assert "hunter2" not in text and "wrong-token" not in text and "not-a-fernet-key" not in text
+    # Every failing secret says where a good one comes from.
+    for line in lines:
+        if line.startswith("FAIL") and any(w in line for w in ("webhook secret", "API token", "data key")):
+            assert "`notifier secrets`" in line, line
+
+
+async def test_a_data_key_that_cannot_open_the_stored_data_fails_naming_it(redis_url, tmp_path):
+    from notifier.app.key_canary import ensure
+    from notifier.app.connection import redis_client
+    from notifier.app.config import Settings
+    from notifier.sealing import Sealer
+
+    env = production_env(redis_url, tmp_path)
+    assert levels(await run_checks(env, timeout=3))["data key"] == OK  # nothing stored yet
+    redis = redis_client(Settings.from_env(env))
+    try:
+        await ensure(redis, Sealer((env["NOTIFIER_DATA_KEY"],)))  # what the first start does
+    finally:
+        await redis.aclose()
+    found = [f for f in await run_checks(env, timeout=3) if f.check == "data key"]
+    assert [f.level for f in found] == [OK, OK] and found[1].detail == "opens the stored data"
+    other = {**env, "NOTIFIER_DATA_KEY": generate_key()}
+    findings = await run_checks(other, timeout=3)
+    [failed] = [f for f in findings if f.level == FAIL]
+    assert failed.check == "data key" and "NOTIFIER_DATA_KEY cannot open the data already stored" in failed.detail
+    assert report(findings, as_json=False)[1] == 1
+    # With the new key first and the old one after it (a rotation), it opens.
+    rotating = {**env, "NOTIFIER_DATA_KEY": f"{other['NOTIFIER_DATA_KEY']},{env['NOTIFIER_DATA_KEY']}"}
+    assert report(await run_checks(rotating, timeout=3), as_json=False)[1] == 0
+
+
+async def test_production_warns_about_outboxes_default_details_and_stray_codes(redis_url, tmp_path):
+    from notifier.app.config import Settings
+    from notifier.app.connection import redis_client
+    from notifier.sealing import Sealer
+    from notifier.staff.directory import StaffDirectory, StaffInput
+
+    env = production_env(redis_url, tmp_path)
+    for name in ("NOTIFIER_OFFICE_NAME_FI", "NOTIFIER_OFFICE_NAME_SV", "NOTIFIER_PROVIDER_NAME"):
+        del env[name]
+    redis = redis_client(Settings.from_env(env))
+    directory = StaffDirectory(redis, Sealer((env["NOTIFIER_DATA_KEY"],)), ("a-long-enough-signing-secret",))
+    try:
+        await directory.save("ST-1", StaffInput("Kirsi K", "kirsi@te.example", "fi", "te-office", "turku", None, True), source="api")
+        await directory.save("self-1", StaffInput("Tiina T", "tiina@te.example", "fi", "te-toimisto", "turku", None, True), source="self")
+        await directory.save("self-2", StaffInput("Sami S", "sami@te.example", "fi", "te-office", "turku", None, True), source="self")
+    finally:
+        await redis.aclose()
+    findings = await run_checks(env, timeout=3)
+    warned = {f.check: f.detail for f in findings if f.level == WARN}
+    assert "outbox/sms" in warned["SMS channel"] and "outbox/letter" in warned["letters"]
+    assert "NOTIFIER_OFFICE_NAME (_FI/_SV)" in warned["office details"] and "Sysselsättningstjänsterna" in warned["office details"]
+    assert "NOTIFIER_PROVIDER_NAME (_FI/_SV)" in warned["provider details"]
+    assert "te-toimisto" in warned["staff directory"] and "organisation" in warned["staff directory"]
+    assert "te-office," not in warned["staff directory"].split("match no known")[0]
+    # On one machine (no REDIS_URL) the outbox is what `notifier run` is for: no warnings about it.
+    local = {k: v for k, v in env.items() if k != "REDIS_URL"}
+    assert not {"SMS channel", "letters", "office details"} & {f.check for f in await run_checks(local, timeout=3)}
 
 
 def test_cli_json_output_and_exit_status(redis_url, tmp_path):
@@ -106,7 +166,7 @@ def test_cli_json_output_and_exit_status(redis_url, tmp_path):
         return proc.returncode, json.loads(proc.stdout)
 
     code, answer = run(production_env(redis_url, tmp_path))
-    assert code == 0 and answer["ok"] is True
+    assert code == 0 and answer["ok"] is True, answer
     assert {c["check"] for c in answer["checks"]} >= {"configuration", "redis", "webhook secret", "data dir"}
     code, answer = run(production_env(f"redis://127.0.0.1:{free_port()}/0", tmp_path))
     assert code == 1 and answer["ok"] is False

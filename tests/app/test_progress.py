@@ -104,3 +104,22 @@ async def test_notifier_announcement_follows_the_messages_until_they_are_out(sta
     assert code == 0 and json.loads(out)["statuses"] == {"sent": 3}
     code, out = await asyncio.to_thread(run_command, env, ["announcement", "no-such-id"], False)
     assert code == 3 and "no announcement" in out
+
+
+async def test_sms_announcement_counts_staff_without_a_mobile_apart_and_exits_0(start_service, smtp):
+    svc = await staff_service(start_service, smtp)
+    await put_staff(svc, "T-0", {**TURKU_FI, "email": "t0@te-toimisto.example", "phone": "050 7654321"})
+    await put_staff(svc, "T-1", {**TURKU_FI, "email": "t1@te-toimisto.example", "phone": "02 7771234"})  # a landline
+    no_phone = {k: v for k, v in TURKU_FI.items() if k != "phone"}
+    await put_staff(svc, "T-2", {**no_phone, "email": "t2@te-toimisto.example"})  # no phone at all
+    status, answer = await svc.api("POST", "/api/announcements", json={
+        "subject": {"fi": "Tiedote"}, "body": {"fi": "Huomenna ei alkuinfoa."}, "audience": {}, "channels": ["email", "sms"]})
+    assert status == 202, answer
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFIER_", "REDIS_"))}
+    env.update(REDIS_URL=svc.settings.redis_url or "", NOTIFIER_LOG_LEVEL="WARNING")
+    code, out = await asyncio.to_thread(run_command, env, ["announcement", answer["id"], "--wait", "30"], False)
+    assert code == 0, out
+    assert "6 message(s): sent 4, failed 0, pending 0 (sent 4); skipped (no mobile) 2" in out, out
+    code, out = await asyncio.to_thread(run_command, env, ["announcement", answer["id"], "--json"], False)
+    report = json.loads(out)
+    assert code == 0 and (report["sent"], report["failed"], report["skipped_no_mobile"]) == (4, 0, 2)

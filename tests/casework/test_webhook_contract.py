@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from arq.constants import default_queue_name
+from standardwebhooks.webhooks import Webhook
 
 from tests.support.service import SECRET, referral
 from notifier.casework.case_system import signed_headers
@@ -66,6 +69,57 @@ async def test_timestamp_outside_tolerance_is_401(start_service):
     assert (await post(svc, body, signed_headers(SECRET, body, timestamp=old)))[0] == 401
     future = datetime.now(timezone.utc) + timedelta(minutes=6)
     assert (await post(svc, body, signed_headers(SECRET, body, timestamp=future)))[0] == 401
+    assert await nothing_queued(svc)
+
+
+async def test_a_reused_id_with_a_different_body_is_409_naming_it_and_changes_nothing(start_service, caplog):
+    svc = await start_service(worker=False)
+    first_body, other_body = doc(referral("C-1")), doc(referral("C-2"))
+    status, _, first = await post(svc, first_body, signed_headers(SECRET, first_body, "msg_reuse_1"))
+    assert status == 202
+    redis = svc.runtime.redis
+    before = {k: await redis.dump(k) for k in await redis.keys("notifier:msg*")}
+    caplog.set_level("INFO", "notifier.webhooks")
+    status, ctype, problem = await post(svc, other_body, signed_headers(SECRET, other_body, "msg_reuse_1"))
+    assert status == 409 and ctype.startswith("application/problem+json")
+    assert "msg_reuse_1" in problem["detail"] and "different body" in problem["detail"]
+    assert {k: await redis.dump(k) for k in await redis.keys("notifier:msg*")} == before
+    # The same id with the same body (signed again, as a resend is) is a replay: the first answer.
+    status, _, again = await post(svc, first_body, signed_headers(SECRET, first_body, "msg_reuse_1"))
+    assert status == 202 and again == first
+    events = [getattr(r, "event", None) for r in caplog.records if r.name == "notifier.webhooks"]
+    assert events == ["webhook.refused", "webhook.replay"], events
+
+
+def naive_helsinki_headers(body: str, webhook_id: str = "msg_naive") -> dict[str, str]:
+    """What a signer sends that takes `datetime.now()` on a Helsinki machine for UTC (the library
+    treats a naive time as UTC, so the timestamp is two or three hours ahead)."""
+    naive = datetime.now(ZoneInfo("Europe/Helsinki")).replace(tzinfo=None)
+    return {"webhook-id": webhook_id, "webhook-timestamp": str(int(naive.replace(tzinfo=timezone.utc).timestamp())),
+            "webhook-signature": Webhook(SECRET).sign(webhook_id, naive, body), "content-type": "application/json"}
+
+
+async def test_401_details_say_which_check_failed(start_service, caplog):
+    svc = await start_service(worker=False)
+    body = doc()
+    caplog.set_level("WARNING", "notifier.webhooks")
+    _, _, wrong_secret = await post(svc, body, signed_headers("whsec_" + "A" * 32, body))
+    _, _, changed = await post(svc, body.replace("Matti", "Mattias"), signed_headers(SECRET, body))
+    _, _, skewed = await post(svc, body, naive_helsinki_headers(body))
+    _, _, missing = await post(svc, body, {k: v for k, v in signed_headers(SECRET, body).items() if k != "webhook-timestamp"})
+    _, _, late = await post(svc, body, signed_headers(SECRET, body, timestamp=datetime.now(timezone.utc) - timedelta(minutes=6)))
+    details = [a["detail"] for a in (wrong_secret, changed, skewed, missing, late)]
+    assert len(set(details)) == 4 and details[0] == details[1]  # a wrong secret and a changed body look the same
+    assert "signature does not verify" in details[0] and "secret" in details[0] and "body" in details[0]
+    seconds = int(re.search(r"is (\d+) seconds", skewed["detail"]).group(1))
+    assert 2 * 3600 - 60 <= seconds <= 3 * 3600 + 60 and "ahead of" in skewed["detail"], skewed
+    assert "webhook-timestamp" in missing["detail"] and "missing" in missing["detail"]
+    assert "behind" in late["detail"] and "36" in late["detail"]  # 360 seconds, give or take one
+    # One log line each: the reason, no body and no personal data.
+    refused = [r for r in caplog.records if getattr(r, "event", None) == "webhook.refused"]
+    assert [r.reason for r in refused] == ["signature-mismatch", "signature-mismatch", "timestamp-outside-tolerance",
+                                           "headers-missing", "timestamp-outside-tolerance"]
+    assert not [r for r in refused if "Matti" in r.getMessage() or "example.fi" in r.getMessage()]
     assert await nothing_queued(svc)
 
 
@@ -170,6 +224,31 @@ async def test_accepted_webhook_queues_its_sends_atomically(start_service):
     [mid] = answer["messages"]
     assert await svc.runtime.redis.zscore(default_queue_name, f"deliver:{mid}:0") is not None
     assert await svc.runtime.store.status_of(mid) == "created"
+
+
+async def test_the_readmes_curl_and_openssl_example_is_accepted(start_service):
+    """The README's sending example without a library, run as written (with this service's URL and
+    secret), gets 202: what it says is signed is what is checked."""
+    import asyncio
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    if not (shutil.which("curl") and shutil.which("openssl")):
+        pytest.skip("curl or openssl is not installed")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    script = readme.split("With `curl` and `openssl` (no library):\n\n```sh\n", 1)[1].split("```", 1)[0]
+    svc = await start_service(worker=False)
+    script = (script.replace("SECRET=whsec_...", f"SECRET={SECRET}")
+              .replace("https://notifier.example", svc.url).replace("curl -sS", "curl -sS -o /dev/null -w '%{http_code}'"))
+    # A session to cancel, so that the example's event is accepted.
+    from tests.support.kickoff import invitee, scheduled
+    assert (await svc.case.send("kickoff.scheduled", scheduled("S-2026-12-03-TKU", [invitee("C-1")])))[0] == 202
+    proc = await asyncio.create_subprocess_exec("bash", "-euc", script, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    assert out.decode().strip() == "202", (out, err)
 
 
 async def test_wrong_method_is_405_problem_with_allow(start_service):

@@ -9,7 +9,7 @@ import pytest
 
 from channels.sms import count_parts
 from tests.support.service import wait_for
-from tests.support.kickoff import GatewayStandIn, attendance, invitee, scheduled
+from tests.support.kickoff import GatewayStandIn, attendance, invitee, scheduled, started
 
 GATEWAY_TOKEN = "gw-test-token"
 CALLBACK_TOKEN = "cb-secret-token"
@@ -43,6 +43,7 @@ async def no_show_for(svc, gateway, phones: dict[str, str], fail_with: list[int]
             await svc.final(m.id)
     gateway.requests.clear()
     gateway.fail_with = list(fail_with)
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-GW", []))
     assert status == 202
     messages = await svc.runtime.store.get_many(answer["messages"])

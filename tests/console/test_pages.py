@@ -25,7 +25,7 @@ from tests.support.console import (
     minted_link,
     sign_in_links,
 )
-from tests.support.kickoff import attendance, invitee, scheduled, session_start
+from tests.support.kickoff import attendance, invitee, scheduled, session_start, started
 from notifier.console.auth import COOKIE, SIGN_IN_SECONDS, ConsoleAuth
 from notifier.console.keys import sign_in_key
 from notifier.staff.links import ACKNOWLEDGE, Links
@@ -227,10 +227,17 @@ async def test_sign_in_links_are_sent_at_most_once_a_minute_and_the_address_is_c
     assert page.status == 400 and page.field_error("email") == "Virhe: Anna työsähköpostiosoitteesi, esimerkiksi nimi@esimerkki.fi"
     assert page.value_of("email") == "kirsi@" and 'aria-invalid="true"' in page.text
     token = page.csrf
-    for _ in range(3):
-        await b.post("/console/sign-in", {"email": COORDINATOR, "language": "fi"}, csrf=token)
+    pages = [await b.post("/console/sign-in", {"email": COORDINATOR, "language": "fi"}, csrf=token) for _ in range(3)]
     await wait_for(lambda: mails_to(svc, COORDINATOR))
     assert await message_count(svc) == 1
+    # The second and third requests say that nothing new was sent, and why.
+    too_soon = "Tähän osoitteeseen pyydettiin linkkiä alle minuutti sitten"
+    assert [too_soon in visible(p) for p in pages] == [False, True, True]
+    # The same for an address that is not a coordinator's: the page tells nobody who is one.
+    others = [visible(await b.post("/console/sign-in", {"email": "muu@example.fi", "language": "fi"}, csrf=token))
+              for _ in range(2)]
+    assert [too_soon in p for p in others] == [False, True]
+    assert others[0] == visible(pages[0]) and others[1] == visible(pages[1])
 
 
 async def test_coordinator_removed_from_the_settings_loses_the_session(start_service, browsers):
@@ -491,18 +498,19 @@ async def test_announcement_goes_out_as_previewed_and_its_status_refreshes_until
     assert status == 200 and doc["recipients"] == 2 and len(doc["messages"]) == 4
     assert sum(1 for x in doc["messages"] if x["status"] == "permanent-failure") == 1  # the landline's SMS
     # No worker yet: nothing has gone out, and the page refreshes itself (with or without JavaScript).
-    assert "Lähetetty: 0 / 4" in visible(sent) and "lähetys kesken" in sent.text
+    assert "Lähetetty: 0 / 3" in visible(sent) and "lähetys kesken" in sent.text
+    assert "ohitettu, ei matkapuhelinnumeroa: 1" in visible(sent)  # the landline's SMS is shown apart
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in sent.text
     assert 'data-live="on"' in sent.text and '<script src="/console/console.js" defer>' in sent.text
     await console_service(start_service)  # a worker on the same Redis sends them
 
     async def settled() -> Page | None:
         page = await b.get(sent.url)
-        return page if "Lähetetty: 3 / 4" in visible(page) else None
+        return page if "Lähetetty: 3 / 3" in visible(page) else None
 
     page = await wait_for(settled)
     assert "http-equiv" not in page.text and 'data-live="off"' in page.text
-    assert "Ei matkapuhelinnumeroa" in page.text and "Saara" not in page.text
+    assert "Ohitettu (ei matkapuhelinta)" in page.text and "Epäonnistui" not in page.text and "Saara" not in page.text
     listing = await b.get("/console/announcements")
     assert "Salon alkuinfo siirtyy" in listing.text and m.group(1) in listing.text
 
@@ -643,6 +651,7 @@ async def test_message_log_shows_a_sessions_no_shows_and_call_outcomes(start_ser
     b = await browsers.signed_in(svc)
     page = await b.get("/console/messages?kind=session&id=S-LOG")
     assert "Alkuinfo S-LOG" in page.text and "Läsnäoloa ei ole vielä kirjattu." in page.text
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-LOG", ["C-A"]))
     assert status == 202
     status, listing = await svc.api("GET", "/api/call-prompts?session_id=S-LOG")
@@ -730,6 +739,14 @@ async def test_staff_form_errors_are_next_to_the_field_with_the_input_kept(start
         "id": "T-1", "name": "Korvaaja", "email": "korvaaja@tyollisyysalue.example", "language": "fi",
         "organisation": "te-office", "site": "turku"})
     assert page.status == 400 and page.field_error("id") == "Virhe: Tällä tunnuksella on jo henkilö luettelossa"
+    # The mobile field takes no landline: SMS announcements could never reach it.
+    page = await b.post("/console/staff/new", {
+        "id": "N-2", "name": "Lanka Puhelin", "email": "lanka@te-toimisto.example", "phone": "02 7771234",
+        "language": "fi", "organisation": "te-office", "site": "turku"})
+    assert page.status == 400 and page.field_error("phone") == (
+        "Virhe: Tämä on lankapuhelinnumero, johon ei voi lähettää tekstiviestejä. Kirjoita matkapuhelinnumero, "
+        "esimerkiksi 040 1234567, tai jätä kenttä tyhjäksi")
+    assert page.value_of("phone") == "02 7771234"
     status, staff = await svc.api("GET", "/api/staff")
     assert [m["id"] for m in staff["staff"]] == ["T-1"] and staff["staff"][0]["name"] == TURKU_FI["name"]
 

@@ -22,7 +22,7 @@ from notifier.app.embedded_redis import EmbeddedRedis, free_port
 from notifier.sealing import generate_key
 
 from tests.support.service import SECRET, referral
-from tests.support.kickoff import attendance, invitee, scheduled
+from tests.support.kickoff import attendance, invitee, scheduled, starting_soon, until_started
 from tests.support.processes import Notifier, StandIn, wait_until
 
 pytestmark = pytest.mark.slow
@@ -95,8 +95,10 @@ async def _no_show_burst(url: str, n: int) -> list[str]:
     invitees = [invitee(f"N-{i}", "fi", email=None, phone=f"040 {1000000 + i}") for i in range(n)]
     async with aiohttp.ClientSession() as http:
         case = CaseSystem(url, SECRET, http)
-        status, _ = await case.send("kickoff.scheduled", scheduled("S-FAULT", invitees))
+        starts = starting_soon()
+        status, _ = await case.send("kickoff.scheduled", scheduled("S-FAULT", invitees, starts_at=starts))
         assert status == 202
+        await until_started(starts)  # attendance is taken once the session has started
         status, answer = await case.send("kickoff.attendance", attendance("S-FAULT", []))
         assert status == 202
     return answer["messages"]

@@ -10,10 +10,11 @@ from email import message_from_bytes, policy
 from icalendar import Calendar
 
 from tests.support.service import wait_for
-from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled, session_start, sms_outbox
+from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled, session_start, sms_outbox, started
 from notifier.i18n import format_when
 from notifier.messages.intake import Outcome, commit
 from notifier.kickoff.store import load_session
+from notifier.kickoff.keys import session_key
 
 
 def calendar_of(msg):
@@ -126,6 +127,7 @@ async def test_no_show_flow_with_a_correction(start_service, smtp):
     before = set(sms_outbox(svc.outbox))
 
     next_starts = starts + timedelta(days=7)
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-NS", ["C-A", "C-D"], next_starts))
     assert status == 202, answer
     assert len(answer["call_prompts"]) == 2
@@ -188,6 +190,7 @@ async def test_concurrent_corrections_send_each_no_show_once(start_service):
     assert status == 202
     corrections = [attendance("S-RACE", ["C-0"]), attendance("S-RACE", ["C-0", "C-1"]),
                    attendance("S-RACE", ["C-0"]), attendance("S-RACE", ["C-1", "C-2"])]
+    started(svc)
     results = await asyncio.gather(*(svc.case.send("kickoff.attendance", c) for c in corrections))
     assert all(status == 202 for status, _ in results), results
     messages = await svc.runtime.store.find("session", "S-RACE")
@@ -208,6 +211,7 @@ async def test_a_decision_read_before_the_watch_is_made_again(start_service):
     from notifier.kickoff.handlers import kickoff_attendance
 
     event = KickoffAttendance("S-W", ())
+    started(svc)
     rt, store = svc.runtime, svc.runtime.store
     interleaved = []
 
@@ -301,6 +305,7 @@ async def test_call_prompt_api(start_service):
     clients = [invitee("C-1", "fi", phone="040 1234567"), invitee("C-2", "sv", phone="02 123 4567"), invitee("C-3", "fi")]
     starts = session_start()
     await svc.case.send("kickoff.scheduled", scheduled("S-API", clients, starts_at=starts))
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-API", ["C-3"]))
     assert status == 202
 
@@ -349,8 +354,12 @@ async def test_call_prompt_api(start_service):
 
 async def test_session_personal_data_is_sealed_in_redis(start_service):
     svc = await start_service(worker=False)
-    await svc.case.send("kickoff.scheduled", scheduled("S-SEAL", [invitee("C-1", "fi", phone="040 1234567")]))
-    await svc.case.send("kickoff.attendance", attendance("S-SEAL", []))
+    status, _ = await svc.case.send("kickoff.scheduled", scheduled("S-SEAL", [invitee("C-1", "fi", phone="040 1234567")]))
+    assert status == 202
+    started(svc)
+    status, answer = await svc.case.send("kickoff.attendance", attendance("S-SEAL", []))
+    assert status == 202 and len(answer["call_prompts"]) == 1
+    checked = []
     for key in await svc.runtime.redis.keys("notifier:kickoff:*") + await svc.runtime.redis.keys("notifier:prompt:*"):
         if (await svc.runtime.redis.type(key)) != b"hash":
             continue
@@ -358,3 +367,29 @@ async def test_session_personal_data_is_sealed_in_redis(start_service):
         for secret in (b"Meik", b"040 1234567", b"0401234567", b"+358401234567", b"c-1@example", b"Ratapihankatu", b"maija"):
             assert secret not in raw, (key, secret)
         assert await svc.runtime.redis.ttl(key) > 0
+        checked.append(key.decode())
+    # Both the session and its call prompt were looked at (a test that finds no key checks nothing).
+    assert session_key("S-SEAL") in checked, checked
+    assert f"notifier:prompt:{answer['call_prompts'][0]}" in checked, checked
+
+
+async def test_attendance_before_the_start_is_refused_and_changes_nothing(start_service):
+    svc = await start_service(worker=False)
+    starts = session_start(days_ahead=3)
+    status, _ = await svc.case.send("kickoff.scheduled", scheduled("S-EARLY", [invitee("C-1", "fi", phone="040 1234567")],
+                                                                  starts_at=starts))
+    assert status == 202
+    redis = svc.runtime.redis
+    before = {k: await redis.dump(k) for k in await redis.keys("*")}
+    status, problem = await svc.case.send("kickoff.attendance", attendance("S-EARLY", []))
+    assert status == 422, problem
+    [error] = problem["errors"]
+    assert error["field"] == "data.session_id" and starts.isoformat() in error["detail"], error
+    after = {k: await redis.dump(k) for k in await redis.keys("*")}
+    assert after.keys() == before.keys()
+    # Only the count of webhook answers (for /metrics) moves.
+    assert [k for k in before if before[k] != after[k]] in ([], [b"notifier:metrics:webhooks"])
+    # Nothing was decided: once the session has started, the same attendance is taken.
+    started(svc)
+    status, answer = await svc.case.send("kickoff.attendance", attendance("S-EARLY", []))
+    assert status == 202 and len(answer["call_prompts"]) == 1

@@ -45,7 +45,7 @@ async def test_referral_flows_log_no_personal_data(start_service, smtp, caplog):
 async def test_kickoff_staff_and_letter_flows_log_no_personal_data(start_service, smtp, caplog):
     """Every other flow at DEBUG: kickoff with no-shows and call prompts, staff directory, digest,
     acknowledgement links, announcements, subscription, and a paper letter with an identity code."""
-    from tests.support.kickoff import attendance, invitee, scheduled, session_start
+    from tests.support.kickoff import attendance, invitee, scheduled, session_start, started
     from tests.support.staff import (
         GENERAL,
         SALO_SV,
@@ -66,6 +66,7 @@ async def test_kickoff_staff_and_letter_flows_log_no_personal_data(start_service
     # Kickoff: invitations, no-shows, call prompts and an outcome.
     clients = [invitee("C-900", "fi", phone="040 1234567"), invitee("C-901", "sv", email=None, phone="+358 50 765 4321")]
     assert (await svc.case.send("kickoff.scheduled", scheduled("S-LOG", clients, starts_at=session_start(2))))[0] == 202
+    started(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-LOG", []))
     assert status == 202
     for mid in answer["messages"]:

@@ -77,6 +77,50 @@ async def test_client_without_email_is_no_channel(start_service):
     assert not (svc.outbox / "email").exists() or not any((svc.outbox / "email").iterdir())
 
 
+async def test_finnish_and_swedish_messages_from_one_service_each_have_their_own_text_and_html(start_service):
+    """One service, both languages, in turns: neither part of either language's e-mail may come
+    from the other language (a cache keyed without the language would do exactly that)."""
+    from tests.support.kickoff import invitee, scheduled
+
+    svc = await start_service()
+    mails = {}
+    for client_id, language in (("C-1001", "fi"), ("C-2001", "sv"), ("C-1002", "fi"), ("C-2002", "sv")):
+        status, answer = await svc.case.send("client.referred", referral(client_id, language))
+        assert status == 202
+        mails[("referral", client_id)] = answer["messages"][0]
+    status, answer = await svc.case.send("kickoff.scheduled", scheduled(
+        "S-LANG", [invitee("C-3001", "sv", phone=None), invitee("C-3002", "fi", phone=None)]))
+    assert status == 202
+    for m in await svc.runtime.store.get_many(answer["messages"]):
+        mails[("invitation", m.refs["client"])] = m.id
+    from notifier.resources import LOCALE_DIR
+    from notifier.i18n import load_translations
+
+    footer = "This message was sent automatically. Please do not reply to it; use the contact details above."
+    expected = {  # per language: words of the letter, the layout's footer from the catalog, the other's words
+        lang: (words, load_translations(LOCALE_DIR, lang).gettext(footer), foreign)
+        for lang, words, foreign in (("fi", ["Palvelu on velvoittava", "ma 30.11.2026"], ["Tjänsten", "Hej "]),
+                                     ("sv", ["Tjänsten är obligatorisk", "mån 30.11.2026"], ["Palvelu", "Hei "]))
+    }
+    assert expected["fi"][1] != footer and expected["sv"][1] != footer  # both translated
+    for (kind, client_id), message_id in mails.items():
+        path = svc.outbox / "email" / f"{message_id}.eml"
+        await wait_for(path.exists)
+        msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+        language = "sv" if client_id.startswith(("C-2", "C-3001")) else "fi"
+        words, html_string, foreign = expected[language]
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        assert msg["Content-Language"] == language, (kind, client_id)
+        assert f'<html lang="{language}">' in html, (kind, client_id)
+        for part in (text, html):
+            assert html_string in part, (kind, client_id, part[:300])
+            assert not [w for w in foreign if w in part], (kind, client_id, part[:300])
+        if kind == "referral":
+            for part in (text, html):
+                assert all(w in part for w in words), (kind, client_id, part[:300])
+
+
 async def test_a_name_given_in_one_language_only_is_used_and_shown_as_a_fallback(start_service):
     svc = await start_service()
     data = referral("C-2002", "sv")

@@ -41,6 +41,7 @@ TZ = ZoneInfo("Europe/Helsinki")
 OFFICE = Party("Turun seudun työllisyysalue", "02 262 3000")
 STARTS = datetime.fromisoformat("2026-12-03T09:00:00+02:00")
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
+AFTER = STARTS + timedelta(minutes=10)  # attendance is sent once the session has started
 
 
 def session(starts: datetime = STARTS, staff_phone: str | None = None, staff_language: str = "sv") -> KickoffSession:
@@ -124,7 +125,7 @@ def state() -> KickoffState:
 
 def test_attendance_tells_every_absentee_and_prompts_staff_in_their_language():
     next_at = STARTS + timedelta(days=7)
-    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), next_at), state(), OFFICE)
+    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), next_at), state(), OFFICE, now=AFTER, tz=TZ)
     got = by_client(plan.messages)
     assert "C-3" not in got
     assert [(m.template, m.channel) for m in got["C-1"]] == [(NO_SHOW, "sms")]
@@ -148,17 +149,17 @@ def test_attendance_tells_every_absentee_and_prompts_staff_in_their_language():
 
 def test_invalid_mobile_with_email_gets_the_no_show_by_email_too():
     client = Client("C-9", "Iida", "Invalid", "fi", "iida@example.fi", "02 123 4567")
-    plan = plan_attendance(KickoffAttendance("S-1", ()), KickoffState(session(), (client,)), OFFICE)
+    plan = plan_attendance(KickoffAttendance("S-1", ()), KickoffState(session(), (client,)), OFFICE, now=AFTER, tz=TZ)
     assert [(m.template, m.channel, m.failure) for m in plan.messages if m.refs.get("client")] == [
         (NO_SHOW, "sms", "invalid-phone"), (NO_SHOW_EMAIL, "email", None)]
 
 
 def test_correction_reaches_only_the_newly_absent():
-    first = plan_attendance(KickoffAttendance("S-1", ("C-1", "C-3", "C-4", "C-5")), state(), OFFICE)
+    first = plan_attendance(KickoffAttendance("S-1", ("C-1", "C-3", "C-4", "C-5")), state(), OFFICE, now=AFTER, tz=TZ)
     assert {m.refs.get("client") for m in first.messages} == {"C-2", None}
     state_after = replace(first.state, prompts={"C-2": "p-1"})
     # Correction: C-2 was there after all, C-1 was not.
-    second = plan_attendance(KickoffAttendance("S-1", ("C-2", "C-3", "C-4", "C-5")), state_after, OFFICE)
+    second = plan_attendance(KickoffAttendance("S-1", ("C-2", "C-3", "C-4", "C-5")), state_after, OFFICE, now=AFTER, tz=TZ)
     got = by_client(second.messages)
     assert set(got) == {"C-1", "staff"}
     assert [p.client_id for p in second.prompts] == ["C-1"]
@@ -168,14 +169,23 @@ def test_correction_reaches_only_the_newly_absent():
     assert second.state.notified == {"C-1", "C-2"} and second.state.absent == ("C-1",)
     # The same correction again sends nothing at all.
     third = plan_attendance(KickoffAttendance("S-1", ("C-2", "C-3", "C-4", "C-5")),
-                            replace(second.state, prompts={"C-2": "p-1", "C-1": "p-2"}), OFFICE)
+                            replace(second.state, prompts={"C-2": "p-1", "C-1": "p-2"}), OFFICE, now=AFTER, tz=TZ)
     assert third.messages == [] and third.prompts == []
 
 
 def test_attendance_for_a_cancelled_session_is_refused():
     with pytest.raises(Invalid) as exc:
-        plan_attendance(KickoffAttendance("S-1", ()), replace(state(), status=CANCELLED), OFFICE)
+        plan_attendance(KickoffAttendance("S-1", ()), replace(state(), status=CANCELLED), OFFICE, now=AFTER, tz=TZ)
     assert exc.value.errors[0].field == "data.session_id"
+
+
+def test_attendance_before_the_start_is_refused_saying_when_it_opens():
+    with pytest.raises(Invalid) as exc:
+        plan_attendance(KickoffAttendance("S-1", ()), state(), OFFICE, now=STARTS - timedelta(days=3), tz=TZ)
+    [error] = exc.value.errors
+    assert error.field == "data.session_id" and "2026-12-03T09:00:00+02:00" in error.detail
+    # From the start on, it is taken.
+    assert plan_attendance(KickoffAttendance("S-1", ()), state(), OFFICE, now=STARTS, tz=TZ).messages
 
 
 def test_cancellation_tells_invitees_on_their_invitation_channel_and_drops_reminders():

@@ -181,7 +181,7 @@ async def test_without_a_callback_url_nothing_is_recorded(start_service):
 async def test_call_outcomes_and_first_acknowledgements_are_called_back(start_service, receiver):
     from datetime import timedelta
 
-    from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled
+    from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled, started
     from tests.support.staff import GENERAL, SIGNING_SECRET, TURKU_FI, post_change, put_staff
 
     from notifier.staff.links import Links
@@ -190,6 +190,7 @@ async def test_call_outcomes_and_first_acknowledgements_are_called_back(start_se
     svc = await start_service(signing_secrets=(SIGNING_SECRET,), **callback_settings(receiver))
     starts = datetime.now(HELSINKI) + timedelta(minutes=1)
     await svc.case.send("kickoff.scheduled", scheduled("S-CB-1", [invitee("C-7001", phone="040 1234567")], starts_at=starts))
+    started(svc)
     _, answer = await svc.case.send("kickoff.attendance", attendance("S-CB-1", []))
     [prompt_id] = answer["call_prompts"]
     for outcome in ("no-answer", "reached"):

@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 
 from tests.support.service import API_TOKEN, referral
-from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled
+from tests.support.kickoff import HELSINKI, attendance, invitee, scheduled, started
 
 from notifier.messages import contact_log as contacts
 
@@ -58,6 +58,7 @@ async def test_call_outcomes_are_contacts_and_reach_the_csv(start_service):
     _, answer = await svc.case.send("kickoff.scheduled", scheduled(
         "S-CL-2", [invitee("C-2001", phone="040 1234567"), invitee("C-2002")], starts_at=starts))
     assert answer.get("messages"), answer
+    started(svc)
     _, answer = await svc.case.send("kickoff.attendance", attendance("S-CL-2", ["C-2002"]))
     [prompt_id] = answer["call_prompts"]
     for outcome in ("no-answer", "reached"):

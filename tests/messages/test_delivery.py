@@ -28,17 +28,36 @@ async def test_smtp_permanent_failure_is_final(start_service, smtp):
     assert [h.status for h in m.history] == ["created", "sending", "permanent-failure"]
 
 
-async def test_smtp_server_down_then_up(start_service, smtp):
-    """Connection refused is temporary; after the server is back the message goes out once."""
-    from notifier.app.embedded_redis import free_port
+async def test_smtp_server_down_then_up(start_service):
+    """Connection refused is temporary; once the server is up the message goes out, once."""
+    from aiosmtpd.controller import Controller
 
-    sink, _ = smtp
-    dead_port = free_port()
-    svc = await start_service(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=dead_port, retry_window_seconds=1)
+    from notifier.app.embedded_redis import free_port
+    from tests.support.service import SmtpSink
+
+    port = free_port()  # nothing listens here yet
+    svc = await start_service(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=port)
     _, answer = await svc.case.send("client.referred", referral("C-5003"))
-    m = await svc.final(answer["messages"][0])
-    assert m.status == "technical-failure" and m.reason.startswith("retries-exhausted:smtp-")
-    assert any(h.status == "temporary-failure" for h in m.history)
+    [message_id] = answer["messages"]
+
+    async def refused_twice() -> bool:
+        m = await svc.runtime.store.get(message_id)
+        return sum(1 for h in m.history if h.status == "temporary-failure") >= 2
+
+    await wait_for(refused_twice)
+    m = await svc.runtime.store.get(message_id)
+    assert m.status != "sent"
+    assert all(h.reason.startswith("smtp-") for h in m.history if h.status == "temporary-failure"), m.history
+    sink = SmtpSink()
+    server = Controller(sink, hostname="127.0.0.1", port=port)
+    server.start()  # the server comes up
+    try:
+        m = await svc.final(message_id)
+        assert m.status == "sent", m.history
+        assert [h.status for h in m.history][-2:] == ["sending", "sent"]
+        assert len(sink.messages) == 1 and sink.messages[0]["Message-ID"] == f"<{message_id}@localhost>"
+    finally:
+        server.stop()
 
 
 async def test_retry_window_exhausted_is_technical_failure(start_service, smtp):

@@ -129,6 +129,26 @@ async def test_exactly_once_under_concurrent_runs_on_two_workers(start_service, 
     assert len(sink.messages) == 12
 
 
+async def test_a_change_posted_between_two_runs_in_one_week_sends_no_second_digest(start_service, smtp):
+    """At most one digest per person per week, counted in e-mails: a second run the same week, with
+    something new to tell, sends nobody a second one (the new change waits for next week's)."""
+    sink, _ = smtp
+    svc = await staff_service(start_service, smtp)
+    await directory(svc, {"T-1": TURKU_FI, "S-2": SALO_SV})
+    await post_change(svc, GENERAL)
+    first = await run_digest(svc)
+    assert first["sent"] == 2 and len(sink.messages) == 2
+    await post_change(svc, SALO_ONLY)  # new for S-2
+    second = await run_digest(svc)
+    assert second["week"] == first["week"] and second["complete"]
+    assert second["digests"] == 0 and second["skipped"]["already_this_week"] == 2, second
+    assert len(sink.messages) == 2
+    assert len(mails_to(sink, SALO_SV["email"])) == 1 and len(mails_to(sink, TURKU_FI["email"])) == 1
+    # Nothing is left queued that could still send one.
+    status, listing = await svc.api("GET", "/api/messages", params={"staff_id": "S-2"})
+    assert [m["template"] for m in listing["messages"]] == ["digest"]
+
+
 async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, smtp):
     sink, _ = smtp
     svc = await staff_service(start_service, smtp, worker=False)

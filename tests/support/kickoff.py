@@ -138,3 +138,23 @@ class GatewayStandIn:
             report[ref_field] = body["userref"]
         async with http.post(target, json=report) as resp:
             return resp.status, await resp.json(content_type=None)
+
+
+def started(svc: Any, days: int = 14) -> None:
+    """Move the service's clock `days` ahead, past the start of the sessions the tests schedule:
+    attendance is refused before a session starts."""
+    from notifier.clock import utcnow
+
+    svc.runtime.clock = lambda: utcnow() + timedelta(days=days)
+
+
+def starting_soon(seconds: int = 2) -> datetime:
+    """A start time `seconds` (whole seconds) from now: for processes whose clock a test cannot move."""
+    return (datetime.now(HELSINKI) + timedelta(seconds=seconds + 1)).replace(microsecond=0)
+
+
+async def until_started(starts_at: datetime) -> None:
+    """Wait (with a deadline) until `starts_at` has passed on this machine's clock."""
+    from tests.support.service import wait_for
+
+    await wait_for(lambda: datetime.now(HELSINKI) > starts_at, timeout=(starts_at - datetime.now(HELSINKI)).total_seconds() + 10)

@@ -80,7 +80,7 @@ def sms_bodies(renderer: Renderer, language: str, contact: str, staff_name: str 
     s, provider, c = session(staff_name, args["staff_phone"]), args["provider"], client(language)
     scheduled = plan_scheduled(KickoffScheduled(s, (c,)), None, OFFICE, TZ, NOW, provider)
     state: KickoffState = scheduled.state
-    attendance = plan_attendance(KickoffAttendance(s.id, (), NEXT), state, OFFICE, provider)
+    attendance = plan_attendance(KickoffAttendance(s.id, (), NEXT), state, OFFICE, provider, now=STARTS, tz=TZ)
     cancelled = plan_cancellation(KickoffCancelled(s.id), state, OFFICE, NOW, provider)
     # The invitation goes by SMS to a client without e-mail; the cancellation too.
     planned = scheduled.messages + attendance.messages + cancelled.messages

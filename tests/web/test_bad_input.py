@@ -1,7 +1,9 @@
 """Property-based bad input: validly signed payloads of every malformed kind reach the parser.
 
 Whatever arrives, the answer is below 500, a non-2xx answer queues nothing, and the service is
-still healthy afterwards.
+still healthy afterwards. Bodies generated to be invalid (each breaks the contract at least once)
+must be refused with a 4xx problem, and leave every key in Redis as it was (call outcomes
+included); only the counters of answers for /metrics may move.
 """
 
 from __future__ import annotations
@@ -187,3 +189,159 @@ async def test_mutated_kickoff_events_never_5xx(start_service_once, doc):
     if status != 202:
         assert await _state(svc) == before
     assert await _healthy(svc)
+
+
+# -- generated invalid bodies: a 4xx, and nothing in Redis changed ----------------------------------
+
+#: Keys that count answers (for /metrics) or requests (rate limits): they move on any answer.
+COUNTERS = (b"notifier:metrics:", b"notifier:throttle:")
+
+
+async def snapshot(svc) -> dict[bytes, bytes]:
+    """Every key in Redis with its value (DUMP), but the answer counters."""
+    redis = svc.runtime.redis
+    keys = sorted(k for k in await redis.keys("*") if not k.startswith(COUNTERS))
+    async with redis.pipeline(transaction=False) as pipe:
+        for k in keys:
+            pipe.dump(k)
+        return dict(zip(keys, await pipe.execute()))
+
+
+#: Values that break each field, whatever else is in the document.
+BREAK_CLIENT = {
+    "id": [None, 5, "", " ", "has space", "x" * 129, "-starts-with-dash"],
+    "first_name": [None, 5, "", "Matti\nMeikäläinen", "x" * 201, ["Matti"]],
+    "last_name": [None, False, "", "\x00", {"a": 1}],
+    "language": [None, "en", "", "fin", 1, ["fi"]],  # ("fi\r\n" is taken: surrounding space is stripped)
+    "email": ["not-an-address", "a@b.fi\r\nBcc: x@y.fi", 5, "@example.fi"],
+    "phone": [5, ["040 1234567"], "x" * 41],
+    "personal_id": ["131052-308X", "131052308T", 131052],
+}
+BREAK_DATA = {
+    "referred_at": [None, "2026-11-30T09:00:00", "30.11.2026", "2026-13-40T25:00:00+02:00", 5, ""],
+    "client": [None, "C-1", [], 5],
+}
+REQUIRED_CLIENT = ["id", "first_name", "last_name", "language"]
+
+
+@st.composite
+def invalid_referrals(draw: st.DrawFn) -> dict[str, Any]:
+    """A client.referred event broken in 1-3 places (each change alone makes it invalid)."""
+    doc: dict[str, Any] = {"type": "client.referred", "data": referral()}
+    for _ in range(draw(st.integers(1, 3))):
+        data, client = doc.get("data"), doc.get("data", {}).get("client") if isinstance(doc.get("data"), dict) else None
+        kind = draw(st.sampled_from(["client", "drop", "data", "root"] if isinstance(client, dict)
+                                    else ["data", "root"] if isinstance(data, dict) else ["root"]))
+        if kind == "client":
+            key = draw(st.sampled_from(sorted(BREAK_CLIENT)))
+            client[key] = draw(st.sampled_from(BREAK_CLIENT[key]))
+        elif kind == "drop":
+            client.pop(draw(st.sampled_from(REQUIRED_CLIENT)), None)
+        elif kind == "data":
+            key = draw(st.sampled_from(sorted(BREAK_DATA)))
+            data[key] = draw(st.sampled_from(BREAK_DATA[key]))
+        else:
+            key = draw(st.sampled_from(["type", "data"]))
+            doc[key] = draw(st.sampled_from([None, 5, "client.unknown", [], "x"] if key == "type" else [None, 5, [], "x"]))
+    return doc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=invalid_referrals())
+async def test_invalid_referrals_are_refused_with_a_4xx_and_change_nothing(start_service_once, doc):
+    svc = await start_service_once()
+    body = json.dumps(doc, ensure_ascii=False)
+    before = await snapshot(svc)
+    status, ctype = await _post(svc, body.encode(), body)
+    assert 400 <= status < 500 and ctype.startswith("application/problem+json"), (status, doc)
+    assert await snapshot(svc) == before, doc
+
+
+async def _prompted_session(svc) -> tuple[str, str]:
+    """A session that has taken place, with one no-show and so one call prompt (made once per service)."""
+    from tests.support.kickoff import attendance, invitee, scheduled, started
+
+    redis = svc.runtime.redis
+    existing = await redis.get("test:fuzz-prompt")
+    if existing:
+        return "S-FUZZ-PROMPT", existing.decode()
+    status, _ = await svc.case.send("kickoff.scheduled", scheduled("S-FUZZ-PROMPT", [invitee("C-P", phone="040 1234567")]))
+    assert status == 202
+    clock = svc.runtime.clock
+    started(svc)
+    status, answer = await svc.case.send("kickoff.attendance", attendance("S-FUZZ-PROMPT", []))
+    svc.runtime.clock = clock
+    assert status == 202, answer
+    [prompt_id] = answer["call_prompts"]
+    await redis.set("test:fuzz-prompt", prompt_id)
+    return "S-FUZZ-PROMPT", prompt_id
+
+
+@st.composite
+def invalid_outcomes(draw: st.DrawFn) -> Any:
+    """A call outcome body that breaks the contract: an unknown outcome, a bad note, or no object."""
+    body = {"outcome": draw(st.sampled_from(["reached", "no-answer", "wrong-number", "rescheduled"])),
+            "note": draw(st.text(max_size=50).filter(lambda t: "\x00" not in t))}
+    breaking = draw(st.sampled_from(["outcome", "missing", "note", "body"]))
+    if breaking == "outcome":
+        body["outcome"] = draw(st.one_of(st.text(max_size=40), st.integers(), st.none(), st.lists(st.text(), max_size=2))
+                              .filter(lambda v: v not in ("reached", "no-answer", "wrong-number", "rescheduled")))
+    elif breaking == "missing":
+        del body["outcome"]
+    elif breaking == "note":
+        body["note"] = draw(st.sampled_from(["x" * 2001, 5, ["a"], {"a": 1}, "bell\x07"]))
+    else:
+        return draw(st.sampled_from([None, [], "reached", 5, [body]]))
+    return body
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=invalid_outcomes())
+async def test_invalid_call_outcomes_are_refused_with_a_4xx_and_change_nothing(start_service_once, body):
+    svc = await start_service_once()
+    _, prompt_id = await _prompted_session(svc)
+    before = await snapshot(svc)
+    status, answer = await svc.api("POST", f"/api/call-prompts/{prompt_id}/outcome", json=body)
+    assert 400 <= status < 500, (status, answer, body)
+    assert await snapshot(svc) == before, body
+
+
+@st.composite
+def invalid_kickoff_events(draw: st.DrawFn) -> dict[str, Any]:
+    """Attendance and cancellation events that must be refused: broken fields, unknown sessions,
+    and attendance for a session that has not started yet."""
+    from tests.support.kickoff import attendance
+
+    kind = draw(st.sampled_from(["attendance-field", "unknown-session", "not-started", "cancel-field"]))
+    if kind == "attendance-field":
+        data: Any = attendance("S-FUZZ-LATER", ["C-1"])
+        key = draw(st.sampled_from(["session_id", "attended", "next_session"]))
+        data[key] = draw(st.sampled_from({"session_id": [None, 5, "", "has space"],
+                                          "attended": [None, "C-1", [5], [""], {"C-1": True}],
+                                          "next_session": [5, "2026-12-10", {"starts_at": "tomorrow"}]}[key]))
+        if key != "next_session" and draw(st.booleans()):
+            data.pop(key)
+        return {"type": "kickoff.attendance", "data": data}
+    if kind == "unknown-session":
+        event = draw(st.sampled_from(["kickoff.attendance", "kickoff.cancelled"]))
+        sid = draw(st.from_regex(r"\AS-NOPE-[A-Z0-9]{1,8}\Z"))
+        return {"type": event, "data": attendance(sid, []) if event == "kickoff.attendance" else {"session_id": sid}}
+    if kind == "not-started":
+        return {"type": "kickoff.attendance", "data": attendance("S-FUZZ-LATER", draw(st.lists(st.sampled_from(["C-1", "C-2"]), max_size=2)))}
+    return {"type": "kickoff.cancelled", "data": draw(st.sampled_from([{}, {"session_id": None}, {"session_id": 5}, None, []]))}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=invalid_kickoff_events())
+async def test_invalid_kickoff_events_are_refused_with_a_4xx_and_change_nothing(start_service_once, doc):
+    from tests.support.kickoff import invitee, scheduled
+
+    svc = await start_service_once()
+    if not await svc.runtime.redis.exists("notifier:kickoff:S-FUZZ-LATER"):  # a session three days ahead
+        status, _ = await svc.case.send("kickoff.scheduled", scheduled("S-FUZZ-LATER", [invitee("C-1", phone="040 1234567")]))
+        assert status == 202
+    body = json.dumps(doc, ensure_ascii=False)
+    before = await snapshot(svc)
+    status, ctype = await _post(svc, body.encode(), body)
+    assert 400 <= status < 500 and ctype.startswith("application/problem+json"), (status, doc)
+    assert await snapshot(svc) == before, doc

@@ -34,10 +34,31 @@ async def test_unknown_message_is_404_and_missing_filter_422(start_service):
     assert status == 422 and body["errors"]
 
 
-async def test_healthz_follows_redis(start_service, redis_server):
-    svc = await start_service(worker=False)
-    async with svc.http.get(svc.url + "/healthz") as resp:
-        assert resp.status == 200
+async def test_healthz_follows_redis(start_service, tmp_path):
+    """200 while Redis answers, 503 once it is stopped, 200 again after it is back (same port)."""
+    from tests.support.service import wait_for
+    from notifier.app.embedded_redis import EmbeddedRedis
+
+    own = EmbeddedRedis(tmp_path / "own-redis")  # not the suite's Redis: this one is stopped
+    own.start()
+    try:
+        svc = await start_service(worker=False, redis_url=own.url)
+
+        async def health() -> tuple[int, dict]:
+            async with svc.http.get(svc.url + "/healthz") as resp:
+                return resp.status, await resp.json()
+
+        assert await health() == (200, {"status": "ok", "redis": "up"})
+        own.stop()
+        assert await health() == (503, {"status": "unavailable", "redis": "down"})
+        own.start()
+        assert await wait_for(lambda: _is(health(), 200))
+    finally:
+        own.stop()
+
+
+async def _is(answer, status: int) -> bool:  # type: ignore[no-untyped-def]
+    return (await answer)[0] == status
 
 
 async def test_roles_have_separate_tokens_when_a_coordinator_token_is_set(start_service):

@@ -41,6 +41,36 @@ def test_document_is_valid_openapi_3_1():
                                     "client.unreachable", "client.rebooked"}
 
 
+def test_every_request_body_has_an_example_and_errors_say_what_they_mean_on_their_path():
+    from notifier.web.openapi import problems
+
+    doc = document("https://notifier.example")
+    generic = {code: answer["description"] for code, answer in problems(401, 404, 409, 422, 503).items()}
+    checked = 0
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+                assert "example" in media or media.get("examples"), (method, path, media_type)
+            if not path.startswith(("/api/", "/webhooks/", "/metrics")):
+                continue
+            for code in ("401", "404", "409", "422", "503"):
+                if code in operation["responses"]:
+                    assert operation["responses"][code]["description"] != generic[code], (method, path, code)
+                    checked += 1
+    assert checked > 30
+    # The README's four events, one example each.
+    examples = doc["paths"]["/webhooks/case-events"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert sorted(examples) == ["client.referred", "kickoff.attendance", "kickoff.cancelled", "kickoff.scheduled"]
+
+
+async def test_contacts_of_an_unknown_client_are_an_empty_list_as_documented(start_service):
+    svc = await start_service(worker=False)
+    status, answer = await svc.api("GET", "/api/clients/C-NEVER-SEEN/contacts")
+    assert status == 200 and answer == {"client_id": "C-NEVER-SEEN", "contacts": []}
+    documented = document()["paths"]["/api/clients/{id}/contacts"]["get"]["responses"]
+    assert "empty list" in documented["200"]["description"] and "unknown client is a 200" in documented["404"]["description"]
+
+
 def test_every_route_of_the_app_is_documented_and_nothing_else(tmp_path):
     app = create_app(Settings(webhook_secret=SECRET, redis_url="redis://127.0.0.1:1/0", data_dir=tmp_path))
     doc = document()
