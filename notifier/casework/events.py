@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from notifier.casework.addressing import Address, read_address, read_personal_id
+from notifier.coaching.events import PARSERS as COACHING_PARSERS, Coach, read_coach
 from notifier.validation import Invalid, Reader
 
 
@@ -45,6 +46,7 @@ class ClientReferred:
     referred_at: datetime
     office: Party | None = None
     provider: Party | None = None
+    coach: Coach | None = None  # the provider's coach responsible for the client (coaching rhythm)
 
 
 def read_party(r: Reader, key: str) -> Party | None:
@@ -78,9 +80,10 @@ def parse_client_referred(data: Reader) -> ClientReferred | None:
     referred_at = data.datetime("referred_at")
     office = read_party(data, "office")
     provider = read_party(data, "provider")
+    coach = read_coach(data)
     if client is None or referred_at is None:
         return None
-    return ClientReferred(client, referred_at, office, provider)
+    return ClientReferred(client, referred_at, office, provider, coach)
 
 
 # -- kickoff info sessions (alkuinfo) -----------------------------------------------------------
@@ -222,6 +225,7 @@ PARSERS: dict[str, Callable[[Reader], Event | None]] = {
     "kickoff.scheduled": parse_kickoff_scheduled,
     "kickoff.attendance": parse_kickoff_attendance,
     "kickoff.cancelled": parse_kickoff_cancelled,
+    **COACHING_PARSERS,  # notifier/coaching/events.py
 }
 
 
