@@ -1,0 +1,137 @@
+"""The coaching rhythm end to end: signed events through the real endpoint, reminders and letters
+through the real worker into the outbox. Event times are set relative to now (no sleeping): a
+referral 11 days old is past its reminder day, one made now is not."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes, policy
+from zoneinfo import ZoneInfo
+
+from tests.support.service import referral, wait_for
+
+TZ = ZoneInfo("Europe/Helsinki")
+COACH = {"id": "K-1", "name": "Kaisa Valmentaja", "email": "kaisa@provider.example", "language": "fi"}
+COACH_SV = {"id": "K-2", "name": "Karin Coach", "email": "karin@provider.example", "language": "sv"}
+
+
+def ago(**kw) -> str:
+    return (datetime.now(timezone.utc) - timedelta(**kw)).astimezone(TZ).isoformat()
+
+
+def referred(client_id: str, days_ago: float, coach=COACH, **client) -> dict:
+    doc = referral(client_id, **client)
+    doc["referred_at"] = ago(days=days_ago)
+    if coach:
+        doc["coach"] = coach
+    return doc
+
+
+async def email_of(svc, message_id):
+    path = svc.outbox / "email" / f"{message_id}.eml"
+    await wait_for(path.exists)
+    return message_from_bytes(path.read_bytes(), policy=policy.default)
+
+
+async def test_referral_eleven_days_old_reminds_the_coach_at_once(start_service):
+    svc = await start_service()
+    status, answer = await svc.case.send("client.referred", referred("C-11", 11))
+    assert status == 202
+    letter, reminder = answer["messages"]
+    msg = await email_of(svc, reminder)
+    assert msg["To"].addresses[0].addr_spec == "kaisa@provider.example"
+    assert msg["Subject"].startswith("Muistutus: ensimmäinen yhteydenotto asiakkaaseen C-11")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Matti Meikäläinen (asiakasnumero C-11)" in text
+    assert "http://notifier.test/console/messages?kind=client&id=C-11" in text
+    assert text.startswith("Hei Kaisa,") or text.startswith("Hyvä Kaisa") or "Kaisa" in text.splitlines()[0]
+    m = await svc.final(reminder)
+    assert m.status == "sent" and m.refs == {"staff": "K-1", "coached_client": "C-11"}
+
+
+async def test_referral_today_schedules_the_reminder_for_day_ten_and_a_contact_cancels_it(start_service):
+    svc = await start_service()
+    status, answer = await svc.case.send("client.referred", referred("C-0", 0))
+    assert status == 202
+    _, reminder = answer["messages"]
+    m = await svc.runtime.store.get(reminder)
+    assert m.status == "created" and m.send_at is not None
+    assert m.send_at.astimezone(TZ).hour == 8 and m.send_at > datetime.now(timezone.utc) + timedelta(days=6)
+    status, answer = await svc.case.send("client.contacted", {"client_id": "C-0", "at": ago(minutes=1), "kind": "phone"})
+    assert status == 202 and answer["client_id"] == "C-0"
+    [monthly] = answer["messages"]  # the next deadline: monthly contact, reminded on day 25
+    cancelled = await svc.final(reminder)
+    assert cancelled.status == "cancelled" and cancelled.reason == "deadline-met"
+    assert (await svc.runtime.store.get(monthly)).send_at is not None
+
+
+async def test_contact_26_days_ago_reminds_of_the_monthly_contact(start_service):
+    svc = await start_service()
+    assert (await svc.case.send("client.referred", referred("C-26", 40)))[0] == 202
+    status, answer = await svc.case.send("client.contacted", {"client_id": "C-26", "at": ago(days=26)})
+    assert status == 202
+    [reminder] = answer["messages"]
+    msg = await email_of(svc, reminder)
+    assert msg["Subject"].startswith("Muistutus: yhteydenotto asiakkaaseen C-26")
+
+
+async def test_service_ended_sends_the_letter_and_no_reminders_after_it(start_service):
+    svc = await start_service()
+    _, answer = await svc.case.send("client.referred", referred("C-E", 1, language="sv"))
+    _, pending = answer["messages"]
+    status, answer = await svc.case.send("client.service_ended", {
+        "client_id": "C-E", "at": ago(minutes=5), "reason": "term-ended",
+        "feedback_url": "https://feedback.example/pilot"})
+    assert status == 202
+    [letter] = answer["messages"]
+    msg = await email_of(svc, letter)
+    assert msg["To"].addresses[0].addr_spec == "c-e@example.fi" and msg["Content-Language"] == "sv"
+    text = msg.get_body(("plain",)).get_content()
+    assert "sysselsättningstjänsterna" in text and "kan det påverka" in text
+    assert "https://feedback.example/pilot" in text and "TE-byrån" not in text
+    assert (await svc.final(pending)).status == "cancelled"
+    # after the end: events are recorded, nothing is sent
+    status, answer = await svc.case.send("client.contacted", {"client_id": "C-E", "at": ago(minutes=1)})
+    assert status == 202 and answer["messages"] == []
+    status, answer = await svc.case.send("client.service_ended", {"client_id": "C-E", "at": ago(minutes=1), "reason": "other"})
+    assert status == 202 and answer["messages"] == []
+
+
+async def test_finnish_letter_for_an_employed_client_leaves_out_the_duties(start_service):
+    svc = await start_service()
+    await svc.case.send("client.referred", referred("C-J", 30, coach=None))
+    status, answer = await svc.case.send("client.service_ended", {"client_id": "C-J", "at": ago(hours=1), "reason": "employed"})
+    assert status == 202
+    msg = await email_of(svc, answer["messages"][0])
+    text = msg.get_body(("plain",)).get_content()
+    assert "työllisyyspalveluihin" in text and "velvollisuutesi" not in text and "TE-toimisto" not in text.split("Hei")[0]
+    assert msg["Subject"] == "Tehostettu työnvälityspalvelusi on päättynyt"
+
+
+async def test_unknown_client_future_at_and_bad_fields_are_422_and_change_nothing(start_service):
+    svc = await start_service(worker=False)
+    status, problem = await svc.case.send("client.contacted", {"client_id": "C-nobody", "at": ago(minutes=1)})
+    assert status == 422 and [e["field"] for e in problem["errors"]] == ["data.client_id"]
+    await svc.case.send("client.referred", referred("C-F", 1))
+    future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    status, problem = await svc.case.send("client.plan_made", {"client_id": "C-F", "at": future})
+    assert status == 422 and [e["field"] for e in problem["errors"]] == ["data.at"]
+    status, problem = await svc.case.send("client.service_ended", {"client_id": "C-F", "at": ago(minutes=1), "reason": "bored"})
+    assert status == 422 and [e["field"] for e in problem["errors"]] == ["data.reason"]
+    status, problem = await svc.case.send("client.coach_assigned", {"client_id": "C-F", "at": ago(minutes=1),
+                                                                     "coach": {"id": "K-9", "name": "X", "language": "fi"}})
+    assert status == 422 and [e["field"] for e in problem["errors"]] == ["data.coach.email"]
+    status, problem = await svc.case.send("client.referred", {**referred("C-G", 1), "coach": {"id": "K-1"}})
+    assert status == 422 and {e["field"] for e in problem["errors"]} >= {"data.coach.name", "data.coach.email"}
+
+
+async def test_new_coach_gets_the_pending_reminder(start_service):
+    svc = await start_service()
+    _, answer = await svc.case.send("client.referred", referred("C-K", 2))
+    _, first = answer["messages"]
+    status, answer = await svc.case.send("client.coach_assigned", {"client_id": "C-K", "coach": COACH_SV, "at": ago(minutes=1)})
+    assert status == 202
+    [handed] = answer["messages"]
+    assert (await svc.final(first)).reason == "coach-changed"
+    m = await svc.runtime.store.get(handed)
+    assert m.recipient.email == "karin@provider.example" and m.language == "sv"
