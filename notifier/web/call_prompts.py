@@ -15,6 +15,7 @@ from notifier.kickoff.planning import CALL_SCRIPT
 from notifier.kickoff.store import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
 from notifier.messages.contact_log import stage_recorded_call
 from notifier.clock import utcnow
+from notifier.coaching.handlers import record_call_contact
 from notifier.validation import FieldError, Invalid, Reader
 from notifier.web.auth import CASE_SYSTEM, require_role
 from notifier.web.jsonbody import json_body
@@ -97,6 +98,8 @@ async def record_call_outcome(request: web.Request) -> web.Response:
     at = utcnow()
     await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, at,
                          also=stage_recorded_call(found[0], outcome, at, callbacks=bool(rt.settings.status_callback_url)))
+    if outcome == "reached":  # a call that reached the client is a contact of the coaching rhythm
+        await record_call_contact(rt, found[0].client_id, at)
     [prompt] = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
     state = await load_session(rt.redis, rt.store.sealer, prompt.session_id)
     return web.json_response(_view(request, prompt, set(state.absent) if state else set()))

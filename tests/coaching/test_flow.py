@@ -135,3 +135,28 @@ async def test_new_coach_gets_the_pending_reminder(start_service):
     assert (await svc.final(first)).reason == "coach-changed"
     m = await svc.runtime.store.get(handed)
     assert m.recipient.email == "karin@provider.example" and m.language == "sv"
+
+
+async def test_a_reached_call_counts_as_a_contact(start_service):
+    from tests.support.kickoff import attendance, invitee, scheduled, session_start
+
+    svc = await start_service()
+    _, answer = await svc.case.send("client.referred", referred("C-1", 2))
+    _, first = answer["messages"]
+    await svc.case.send("kickoff.scheduled", scheduled("S-C", [invitee("C-1", "fi", phone="040 1234567")],
+                                                       starts_at=session_start()))
+    status, answer = await svc.case.send("kickoff.attendance", attendance("S-C", []))
+    [prompt_id] = answer["call_prompts"]
+    url = f"/api/call-prompts/{prompt_id}/outcome"
+    assert (await svc.api("POST", url, json={"outcome": "no-answer"}))[0] == 200
+    assert (await svc.runtime.store.get(first)).status == "created"  # no answer is no contact
+    assert (await svc.api("POST", url, json={"outcome": "reached"}))[0] == 200
+    assert (await svc.final(first)).reason == "deadline-met"
+    state = await _state(svc, "C-1")
+    assert state.contacts == 1 and state.last_contact_at is not None
+
+
+async def _state(svc, client_id):
+    from notifier.coaching.store import load_state
+
+    return await load_state(svc.runtime.redis, svc.runtime.store.sealer, client_id)
