@@ -160,3 +160,27 @@ async def _state(svc, client_id):
     from notifier.coaching.store import load_state
 
     return await load_state(svc.runtime.redis, svc.runtime.store.sealer, client_id)
+
+
+async def test_weekly_your_clients_email_once_per_coach_and_week(start_service):
+    from notifier.coaching.weekly import start_weekly, weekly_for
+
+    svc = await start_service()
+    await svc.case.send("client.referred", referred("C-W1", 20))   # overdue first contact
+    await svc.case.send("client.referred", referred("C-W2", 1))
+    await svc.case.send("client.referred", referred("C-W3", 1, coach=COACH_SV))
+    await svc.case.send("client.service_ended", {"client_id": "C-W3", "at": ago(minutes=1), "reason": "moved"})
+    rt = svc.runtime
+    monday = datetime(2026, 11, 30, 7, 0, tzinfo=TZ)
+    # concurrent runs (two workers, a repeated cron): one e-mail
+    import asyncio
+    results = await asyncio.gather(*(weekly_for(rt, "2026-W49", "K-1", now=monday) for _ in range(4)))
+    assert sorted(results) == ["already", "already", "already", "created"]
+    assert await weekly_for(rt, "2026-W49", "K-2", now=monday) == "nothing"  # no active clients
+    assert await start_weekly(rt, now=monday) == 1  # only K-1 has active clients; its job finds the claim
+    weekly = [m for m in await rt.store.find("staff", "K-1") if m.template == "coaching-weekly"]
+    assert len(weekly) == 1
+    msg = await email_of(svc, weekly[0].id)
+    assert msg["Subject"] == "Asiakkaasi, viikko 2026-W49"
+    text = msg.get_body(("plain",)).get_content()
+    assert text.index("C-W1") < text.index("C-W2") and "(myöhässä)" in text
