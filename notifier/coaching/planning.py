@@ -291,3 +291,38 @@ def plan_service_ended(state: CoachingState, event: ServiceEnded, office: Party,
     if channel == NO_CHANNEL:
         return [PlannedMessage(SERVICE_ENDED, NO_CHANNEL, recipient, context, refs, failure="no-channel")]
     return [PlannedMessage(SERVICE_ENDED, channel, recipient, context, refs)]
+
+
+# -- the coordinators' overview ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoachOverview:
+    coach_id: str | None  # None: clients without a coach
+    coach_name: str
+    rows: list[ClientRow]
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for r in self.rows if r.overdue)
+
+
+def overview(states: list[CoachingState], rules: Rules, tz: ZoneInfo, now: datetime) -> list[CoachOverview]:
+    """Per coach, the active clients and their next deadline, overdue first; coaches with the most
+    overdue clients first, clients without a coach last."""
+    groups: dict[str | None, list[CoachingState]] = {}
+    names: dict[str | None, str] = {None: ""}
+    for s in states:
+        if not s.active:
+            continue
+        cid = s.coach.id if s.coach else None
+        groups.setdefault(cid, []).append(s)
+        if s.coach:
+            names[cid] = s.coach.name
+    out = [CoachOverview(cid, names[cid], coach_rows(group, rules, tz, now)) for cid, group in groups.items()]
+    return sorted(out, key=lambda o: (o.coach_id is None, -o.overdue, o.coach_name, o.coach_id or ""))
+
+
+def work_queue(states: list[CoachingState], rules: Rules, now: datetime) -> list[CoachingState]:
+    """Clients still without a first contact on day `first_contact_escalate_day` (oldest first)."""
+    return sorted((s for s in states if escalated(s, rules, now)), key=lambda s: s.referred_at)
