@@ -2,7 +2,7 @@
 
 Sign-in, sessions and CSRF tokens are in `auth.py`, the request context and guards in
 `context.py`, the sign-in pages in `sign_in.py`; the other pages are in `changes.py`,
-`announcements.py`, `message_log.py`, `directory.py` and `coaching.py`; this module only routes. Handlers are thin: a
+`announcements.py`, `message_log.py`, `directory.py` and `coaches.py`; this module only routes. Handlers are thin: a
 form becomes the JSON API's document (`forms.py`), which goes through the same parser and
 the same function the API handler calls. Pages are plain HTML forms that work without JavaScript
 (one small script refreshes a delivery status in place), in Finnish or Swedish as the coordinator
@@ -15,7 +15,7 @@ from aiohttp import web
 
 from notifier.console import announcements as console_announcements
 from notifier.console import changes as console_changes
-from notifier.console import coaching as console_coaching
+from notifier.console import coaches as console_coaches
 from notifier.console import directory as console_directory
 from notifier.console import message_log as console_log
 from notifier.console import sign_in
@@ -36,4 +36,4 @@ def add_routes(app: web.Application) -> None:
     console_announcements.add_routes(app)
     console_log.add_routes(app)
     console_directory.add_routes(app)
-    console_coaching.add_routes(app)
+    console_coaches.add_routes(app)

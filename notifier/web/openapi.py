@@ -153,6 +153,9 @@ def schemas() -> dict[str, Schema]:
         "staff": staff_in_event,
     }, ["id", "starts_at", "ends_at", "site", "location", "staff"])
 
+    CLIENT_ID = {**ID, "description": "A client referred earlier (`client.referred`); otherwise 422."}
+    AT = string("When it happened; not in the future (5 minutes' tolerance).", format="date-time")
+
     def event(type_: str, data: Schema, description: str) -> Schema:
         return obj({"type": {"const": type_}, "data": data}, ["type", "data"], description)
 
@@ -234,8 +237,9 @@ def schemas() -> dict[str, Schema]:
         "Client": client,
         "ClientReferred": event("client.referred", obj({
             "client": ref("Client"), "referred_at": string(format="date-time"),
-            "office": ref("Party"), "provider": ref("Party"),
-        }, ["client", "referred_at"]), "Sends the referral info letter."),
+            "office": ref("Party"), "provider": ref("Party"), "coach": ref("Coach"),
+        }, ["client", "referred_at"]), "Sends the referral info letter; with a coach, plans the first-contact reminder "
+                                       "(sent at once when its day has passed)."),
         "KickoffScheduled": event("kickoff.scheduled", obj({
             "session": session, "invitees": array(ref("Client"), minItems=1),
         }, ["session", "invitees"]), "Sends binding invitations (and plans reminder SMS)."),
@@ -245,8 +249,29 @@ def schemas() -> dict[str, Schema]:
         }, ["session_id", "attended"]), "No-show SMS and a call prompt for every absent invitee."),
         "KickoffCancelled": event("kickoff.cancelled", obj({"session_id": ID}, ["session_id"]),
                                   "Tells every invitee; pending reminders are cancelled."),
+        "Coach": obj({"id": ID, "name": string(minLength=1, maxLength=200), "email": string(format="email"),
+                      "language": LANGUAGE, "phone": string(maxLength=40)}, ["id", "name", "email", "language"],
+                     "The provider's coach responsible for a client: gets the coaching reminders, in their language."),
+        "ClientCoachAssigned": event("client.coach_assigned", obj({
+            "client_id": CLIENT_ID, "coach": ref("Coach"), "at": AT,
+        }, ["client_id", "coach", "at"]), "Sets or changes a referred client's coach; reminders not yet sent go to the new coach."),
+        "ClientContacted": event("client.contacted", obj({
+            "client_id": CLIENT_ID, "at": AT,
+            "kind": string("What kind of contact.", enum=["meeting", "phone", "message", "call", "other"]),
+        }, ["client_id", "at"]), "A contact happened: cancels the reminders it makes moot and plans the monthly one. "
+                                 "An older `at` than one recorded is recorded without moving deadlines back."),
+        "ClientPlanMade": event("client.plan_made", obj({"client_id": CLIENT_ID, "at": AT}, ["client_id", "at"]),
+                                "The employment plan was made or renewed: the renewal is due 3 months on."),
+        "ClientServiceEnded": event("client.service_ended", obj({
+            "client_id": CLIENT_ID, "at": AT,
+            "reason": string(enum=["employed", "education", "term-ended", "moved", "other"]),
+            "feedback_url": string("The letter invites the client to give feedback here (else NOTIFIER_FEEDBACK_URL).",
+                                   format="uri", maxLength=500),
+        }, ["client_id", "at", "reason"]), "Sends the end-of-service letter (the referral letter's channel rules); "
+                                           "no reminders after it. A repeat sends nothing."),
         "Accepted": obj({
             "messages": array(string()), "session_id": string(), "call_prompts": array(string()),
+            "client_id": string("For the coaching events."),
         }, ["messages"], "The ids of the messages stored and queued (and of the call prompts created)."),
         "Message": message,
         "CallPrompt": call_prompt,
@@ -325,7 +350,9 @@ def paths() -> dict[str, Schema]:
                        "JSON, contract, then handling; nothing is stored unless the answer is 202.",
             parameters=signature_headers(),
             body=json_body({"oneOf": [ref("ClientReferred"), ref("KickoffScheduled"), ref("KickoffAttendance"),
-                                      ref("KickoffCancelled")], "discriminator": {"propertyName": "type"}}),
+                                      ref("KickoffCancelled"), ref("ClientCoachAssigned"), ref("ClientContacted"),
+                                      ref("ClientPlanMade"), ref("ClientServiceEnded")],
+                            "discriminator": {"propertyName": "type"}}),
             operation_id="caseEvent")},
         "/webhooks/sms-status": {"post": op("webhooks in", "SMS delivery reports (GatewayAPI)", {
             "200": answer("What each report did.", obj({"results": array(obj({
@@ -541,6 +568,9 @@ def console_paths() -> dict[str, Schema]:
         "/console/language": {"post": form("Choose the console's language", {"language": LANGUAGE, "back": string()},
                                            operation_id="consoleLanguage")},
         "/console/practice-changes": {"get": page("Practice changes and how many have read each", operation_id="consoleChanges")},
+        "/console/coaching": {"get": page("Per coach, the active clients and their next deadline, overdue first; "
+                                          "the work queue of clients without a first contact",
+                                          operation_id="consoleCoaching")},
         "/console/practice-changes/new": {
             "get": page("Form for a new practice change", operation_id="consoleNewChange"),
             "post": form("Post a practice change", {**{k: v for k, v in texts.items() if not k.startswith("subject")},
