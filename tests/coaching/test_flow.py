@@ -184,3 +184,23 @@ async def test_weekly_your_clients_email_once_per_coach_and_week(start_service):
     assert msg["Subject"] == "Asiakkaasi, viikko 2026-W49"
     text = msg.get_body(("plain",)).get_content()
     assert text.index("C-W1") < text.index("C-W2") and "(myöhässä)" in text
+
+
+async def test_end_of_service_letter_on_paper_for_a_client_without_email(start_service):
+    import json
+
+    from pypdf import PdfReader
+
+    svc = await start_service()
+    address = {"street": "Ratapihankatu 36", "postal_code": "20100", "city": "Turku"}
+    await svc.case.send("client.referred", referred("C-P", 5, email=None, address=address))
+    status, answer = await svc.case.send("client.service_ended", {"client_id": "C-P", "at": ago(hours=2), "reason": "moved"})
+    assert status == 202
+    [letter] = answer["messages"]
+    meta_path = svc.outbox / "letter" / f"{letter}.json"
+    await wait_for(meta_path.exists)
+    meta = json.loads(meta_path.read_text())
+    assert meta["template"] == "service-ended" and meta["language"] == "fi"
+    text = " ".join(p.extract_text() for p in PdfReader(svc.outbox / "letter" / f"{letter}.pdf").pages)
+    assert "työllisyyspalveluihin" in " ".join(text.split()) and "voi vaikuttaa" in " ".join(text.split())
+    assert (await svc.final(letter)).channel == "letter"
