@@ -1,37 +1,71 @@
-"""Case-system events: the webhook contract, parsed into plain dataclasses.
+"""Case-system events: the webhook contract, declared once as msgspec Structs.
 
-`parse_event(document)` returns a typed event or raises `Invalid` naming every offending field.
-Each event type has one parser registered in `PARSERS`; planning (`planning.py`) decides what
-each event means for whom.
+`parse_event(document)` returns the event's data as one of the models below, or raises `Invalid`
+naming every offending field (`notifier/validation.py`); the OpenAPI document's schemas are
+generated from the same classes (`EVENT` is the body of `POST /webhooks/case-events`). To add an
+event: declare its data model with a `type` class variable and an envelope tagged with the type,
+add the envelope to `EVENT`, and register a handler in `casework/handlers.py`. Planning
+(`referral.py`, `kickoff/planning.py`) decides what each event means for whom.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Callable
+from functools import partial
+from typing import Annotated, Any, Callable, ClassVar, Union
 
-from notifier.casework.addressing import Address, read_address, read_personal_id
-from notifier.coaching.events import PARSERS as COACHING_PARSERS, Coach, read_coach
-from notifier.validation import Invalid, Reader
+from msgspec import Meta, Struct
+
+from notifier.casework.addressing import Address, PersonalId
+from notifier.validation import (
+    Bad,
+    Check,
+    Choice,
+    DateTime,
+    Email,
+    Identifier,
+    IdItem,
+    Items,
+    Language,
+    Phone,
+    Text,
+    text_value,
+    validate,
+)
+
+Name = Text(200)
+Place = Text(200)
 
 
-@dataclass(frozen=True)
-class Party:
-    name: str
-    phone: str | None = None
-    email: str | None = None
+class Bilingual(Struct, frozen=True):
+    """A name in both languages (`{"fi": …, "sv": …}`); either may be left out, not both."""
+
+    fi: Name | None = None  # type: ignore[valid-type]
+    sv: Name | None = None  # type: ignore[valid-type]
+
+    @staticmethod
+    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+        if values.get("fi") is None and values.get("sv") is None:
+            fail("fi", "give the name in Finnish, in Swedish or in both")
 
 
-@dataclass(frozen=True)
-class Client:
-    id: str
-    first_name: str
-    last_name: str
-    language: str
-    email: str | None = None
-    phone: str | None = None  # as the case system sent it; planning normalises it
-    personal_id: str | None = None  # henkilötunnus, checksum-validated (for Suomi.fi Messages)
+class Party(Struct, frozen=True):
+    """The TE-office or the provider as an event names it (defaults: configuration)."""
+
+    name: Name  # type: ignore[valid-type]
+    phone: Phone | None = None
+    email: Email | None = None
+
+
+class Client(Struct, frozen=True):
+    """A client; everything but `id` and `language` is personal data."""
+
+    id: Identifier
+    first_name: Name  # type: ignore[valid-type]
+    last_name: Name  # type: ignore[valid-type]
+    language: Language
+    email: Email | None = None
+    phone: Phone | None = None  # as the case system sent it; planning normalises it
+    personal_id: PersonalId | None = None  # henkilötunnus, checksum-validated (for Suomi.fi Messages)
     address: Address | None = None  # postal address (for letters on paper)
 
     @property
@@ -39,62 +73,97 @@ class Client:
         return f"{self.first_name} {self.last_name}"
 
 
-@dataclass(frozen=True)
-class ClientReferred:
-    type = "client.referred"
+class Coach(Struct, frozen=True):
+    """The provider's coach responsible for a client: gets the coaching reminders, in their language."""
+
+    id: Identifier
+    name: Name  # type: ignore[valid-type]
+    email: Email
+    language: Language
+    phone: Phone | None = None
+
+
+class ClientReferred(Struct, frozen=True):
+    """Sends the referral info letter; with a coach, plans the first-contact reminder (sent at once
+    when its day has passed)."""
+
+    type: ClassVar[str] = "client.referred"
     client: Client
-    referred_at: datetime
+    referred_at: DateTime
     office: Party | None = None
     provider: Party | None = None
-    coach: Coach | None = None  # the provider's coach responsible for the client (coaching rhythm)
+    coach: Coach | None = None  # the coaching rhythm (notifier/coaching/)
 
 
-def read_party(r: Reader, key: str) -> Party | None:
-    sub = r.child(key, required=False)
-    if sub is None:
-        return None
-    name = sub.string("name")
-    phone = sub.string("phone", required=False, max_length=40)
-    email = sub.email("email")
-    return Party(name, phone, email) if name else None
+# -- the coaching rhythm (notifier/coaching/) -----------------------------------------------------
+
+#: Why a service ended; the end-of-service letter says so, and for some that the duties go on.
+END_REASONS = ("employed", "education", "term-ended", "moved", "other")
+#: What kind of contact happened (optional; recorded, never decided on).
+CONTACT_KINDS = ("meeting", "phone", "message", "call", "other")
+
+ClientId = Annotated[Identifier, Meta(description="A client referred earlier (`client.referred`); otherwise 422.")]
+At = Annotated[DateTime, Meta(description="When it happened; not in the future (5 minutes' tolerance).")]
 
 
-def read_client(r: Reader) -> Client | None:
-    """Reads a client object (used by every event that names clients)."""
-    cid = r.identifier("id")
-    first = r.string("first_name")
-    last = r.string("last_name")
-    language = r.language()
-    email = r.email("email")
-    phone = r.string("phone", required=False, max_length=40)
-    personal_id = read_personal_id(r)
-    address = read_address(r)
-    if None in (cid, first, last, language):
-        return None
-    return Client(cid, first, last, language, email, phone, personal_id, address)  # type: ignore[arg-type]
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise Bad("must be an http(s) URL")
+    return value
 
 
-def parse_client_referred(data: Reader) -> ClientReferred | None:
-    client_r = data.child("client")
-    client = read_client(client_r) if client_r else None
-    referred_at = data.datetime("referred_at")
-    office = read_party(data, "office")
-    provider = read_party(data, "provider")
-    coach = read_coach(data)
-    if client is None or referred_at is None:
-        return None
-    return ClientReferred(client, referred_at, office, provider, coach)
+FeedbackUrl = Annotated[str, Meta(max_length=500, extra_json_schema={"format": "uri"},
+                                  description="The letter invites the client to give feedback here "
+                                              "(else NOTIFIER_FEEDBACK_URL)."),
+                        Check(partial(text_value, max_length=500)), Check(_http_url)]
+
+
+class CoachAssigned(Struct, frozen=True):
+    """Sets or changes a referred client's coach; reminders not yet sent go to the new coach."""
+
+    type: ClassVar[str] = "client.coach_assigned"
+    client_id: ClientId
+    coach: Coach
+    at: At
+
+
+class ClientContacted(Struct, frozen=True):
+    """A contact happened: cancels the reminders it makes moot and plans the monthly one. An older
+    `at` than one recorded is recorded without moving deadlines back."""
+
+    type: ClassVar[str] = "client.contacted"
+    client_id: ClientId
+    at: At
+    kind: Choice(*CONTACT_KINDS, description="What kind of contact.") | None = None  # type: ignore[valid-type]
+
+
+class PlanMade(Struct, frozen=True):
+    """The employment plan was made or renewed: its renewal falls due 3 months on."""
+
+    type: ClassVar[str] = "client.plan_made"
+    client_id: ClientId
+    at: At
+
+
+class ServiceEnded(Struct, frozen=True):
+    """Sends the end-of-service letter (the referral letter's channel rules); no reminders after it.
+    A repeat sends nothing."""
+
+    type: ClassVar[str] = "client.service_ended"
+    client_id: ClientId
+    at: At
+    reason: Choice(*END_REASONS)  # type: ignore[valid-type]
+    feedback_url: FeedbackUrl | None = None
 
 
 # -- kickoff info sessions (alkuinfo) -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Location:
-    name: str
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
+class Location(Struct, frozen=True):
+    name: Place  # type: ignore[valid-type]
+    street: Place | None = None  # type: ignore[valid-type]
+    postal_code: Text(10) | None = None  # type: ignore[valid-type]
+    city: Text(100) | None = None  # type: ignore[valid-type]
 
     @property
     def address(self) -> str:
@@ -103,143 +172,107 @@ class Location:
         return ", ".join(p for p in (self.name, self.street, town) if p)
 
 
-@dataclass(frozen=True)
-class SessionStaff:
+class SessionStaff(Struct, frozen=True):
     """The staff member responsible for a kickoff session (gets its call list)."""
 
-    id: str
-    name: str
-    email: str
-    language: str
-    phone: str | None = None
+    id: Identifier
+    name: Name  # type: ignore[valid-type]
+    email: Email
+    language: Language
+    phone: Phone | None = None
 
 
-@dataclass(frozen=True)
-class KickoffSession:
-    id: str
-    starts_at: datetime
-    ends_at: datetime
-    site: str
+class KickoffSession(Struct, frozen=True):
+    id: Identifier
+    starts_at: Annotated[DateTime, Meta(description="In the future.")]
+    ends_at: Annotated[DateTime, Meta(description="After `starts_at`.")]
+    site: Annotated[Identifier, Meta(description="The site, e.g. `turku`.")]
     location: Location
     staff: SessionStaff
 
+    @staticmethod
+    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+        starts_at, ends_at = values.get("starts_at"), values.get("ends_at")
+        if starts_at and ends_at and ends_at <= starts_at:
+            fail("ends_at", "must be after starts_at")
 
-@dataclass(frozen=True)
-class KickoffScheduled:
-    type = "kickoff.scheduled"
+
+class KickoffScheduled(Struct, frozen=True):
+    """Sends binding invitations (and plans reminder SMS)."""
+
+    type: ClassVar[str] = "kickoff.scheduled"
     session: KickoffSession
-    invitees: tuple[Client, ...]
+    invitees: Annotated[tuple[Client, ...], Meta(min_length=1, max_length=5000),
+                        Items(max_items=5000, empty="must name at least one invitee", unique="id",
+                              duplicate="appears twice in invitees")]
 
 
-@dataclass(frozen=True)
-class KickoffAttendance:
+class NextSession(Struct, frozen=True):
+    starts_at: DateTime
+
+
+class KickoffAttendance(Struct, frozen=True):
     """Sent once the session has started and check-in closed: absent = invitees not in `attended`."""
 
-    type = "kickoff.attendance"
-    session_id: str
-    attended: tuple[str, ...]
-    next_session_starts_at: datetime | None = None
+    type: ClassVar[str] = "kickoff.attendance"
+    session_id: Identifier
+    attended: Annotated[tuple[IdItem, ...], Items(dedupe=True)]
+    next_session: NextSession | None = None
+
+    @property
+    def next_session_starts_at(self):
+        return self.next_session.starts_at if self.next_session else None
 
 
-@dataclass(frozen=True)
-class KickoffCancelled:
-    type = "kickoff.cancelled"
-    session_id: str
+class KickoffCancelled(Struct, frozen=True):
+    """Tells every invitee; pending reminders are cancelled."""
+
+    type: ClassVar[str] = "kickoff.cancelled"
+    session_id: Identifier
 
 
-def read_location(r: Reader) -> Location | None:
-    name = r.string("name")
-    street = r.string("street", required=False)
-    postal_code = r.string("postal_code", required=False, max_length=10)
-    city = r.string("city", required=False, max_length=100)
-    return Location(name, street, postal_code, city) if name else None
+# -- the envelopes: {"type": "<event type>", "data": {...}} ---------------------------------------
 
 
-def read_staff(r: Reader) -> SessionStaff | None:
-    sid = r.identifier("id")
-    name = r.string("name")
-    email = r.email("email", required=True)
-    language = r.language()
-    phone = r.string("phone", required=False, max_length=40)
-    if None in (sid, name, email, language):
-        return None
-    return SessionStaff(sid, name, email, language, phone)  # type: ignore[arg-type]
+class ClientReferredEvent(Struct, frozen=True, tag_field="type", tag=ClientReferred.type):
+    data: ClientReferred
 
 
-def read_kickoff_session(r: Reader) -> KickoffSession | None:
-    sid = r.identifier("id")
-    starts_at = r.datetime("starts_at")
-    ends_at = r.datetime("ends_at")
-    site = r.identifier("site")
-    location_r = r.child("location")
-    location = read_location(location_r) if location_r else None
-    staff_r = r.child("staff")
-    staff = read_staff(staff_r) if staff_r else None
-    if starts_at and ends_at and ends_at <= starts_at:
-        r.fail("ends_at", "must be after starts_at")
-        return None
-    if None in (sid, starts_at, ends_at, site, location, staff):
-        return None
-    return KickoffSession(sid, starts_at, ends_at, site, location, staff)  # type: ignore[arg-type]
+class KickoffScheduledEvent(Struct, frozen=True, tag_field="type", tag=KickoffScheduled.type):
+    data: KickoffScheduled
 
 
-def parse_kickoff_scheduled(data: Reader) -> KickoffScheduled | None:
-    session_r = data.child("session")
-    session = read_kickoff_session(session_r) if session_r else None
-    items = data.list("invitees", required=True, max_items=5000)
-    invitees: list[Client] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items or []):
-        sub = data.item("invitees", i, item)
-        client = read_client(sub) if isinstance(item, dict) else None
-        if client is not None and client.id in seen:
-            sub.fail("id", "appears twice in invitees")
-        elif client is not None:
-            seen.add(client.id)
-            invitees.append(client)
-    if items is not None and not items:
-        data.fail("invitees", "must name at least one invitee")
-    if session is None or items is None:
-        return None
-    return KickoffScheduled(session, tuple(invitees))
+class KickoffAttendanceEvent(Struct, frozen=True, tag_field="type", tag=KickoffAttendance.type):
+    data: KickoffAttendance
 
 
-def parse_kickoff_attendance(data: Reader) -> KickoffAttendance | None:
-    session_id = data.identifier("session_id")
-    attended = data.string_list("attended", required=True)
-    next_r = data.child("next_session", required=False)
-    next_starts = next_r.datetime("starts_at") if next_r else None
-    if session_id is None or attended is None or (next_r is not None and next_starts is None):
-        return None
-    return KickoffAttendance(session_id, tuple(dict.fromkeys(attended)), next_starts)
+class KickoffCancelledEvent(Struct, frozen=True, tag_field="type", tag=KickoffCancelled.type):
+    data: KickoffCancelled
 
 
-def parse_kickoff_cancelled(data: Reader) -> KickoffCancelled | None:
-    session_id = data.identifier("session_id")
-    return KickoffCancelled(session_id) if session_id else None
+class CoachAssignedEvent(Struct, frozen=True, tag_field="type", tag=CoachAssigned.type):
+    data: CoachAssigned
 
+
+class ClientContactedEvent(Struct, frozen=True, tag_field="type", tag=ClientContacted.type):
+    data: ClientContacted
+
+
+class PlanMadeEvent(Struct, frozen=True, tag_field="type", tag=PlanMade.type):
+    data: PlanMade
+
+
+class ServiceEndedEvent(Struct, frozen=True, tag_field="type", tag=ServiceEnded.type):
+    data: ServiceEnded
+
+
+#: The body of `POST /webhooks/case-events`.
+EVENT = Union[ClientReferredEvent, KickoffScheduledEvent, KickoffAttendanceEvent, KickoffCancelledEvent,
+              CoachAssignedEvent, ClientContactedEvent, PlanMadeEvent, ServiceEndedEvent]
 
 Event = Any
-PARSERS: dict[str, Callable[[Reader], Event | None]] = {
-    "client.referred": parse_client_referred,
-    "kickoff.scheduled": parse_kickoff_scheduled,
-    "kickoff.attendance": parse_kickoff_attendance,
-    "kickoff.cancelled": parse_kickoff_cancelled,
-    **COACHING_PARSERS,  # notifier/coaching/events.py
-}
 
 
 def parse_event(document: Any) -> Event:
-    root = Reader(document, "")
-    if not root.is_object():
-        raise Invalid(root.errors)
-    etype = root.string("type", max_length=64)
-    data = root.child("data")
-    if etype is not None and etype not in PARSERS:
-        root.fail("type", f"unknown event type; expected one of {', '.join(sorted(PARSERS))}")
-    if root.errors or data is None or etype is None:
-        raise Invalid(root.errors)
-    event = PARSERS[etype](data)
-    if root.errors or event is None:
-        raise Invalid(root.errors)
-    return event
+    """The event's data (`ClientReferred`, `KickoffScheduled`, …); Invalid names every bad field."""
+    return validate(document, EVENT).data

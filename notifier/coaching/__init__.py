@@ -2,7 +2,8 @@
 client (first contact, monthly contact, plan renewal), reminders to the coach, the weekly "your
 clients" e-mail, and the end-of-service letter to the client.
 
-`events.py` parses the new case-system events, `planning.py` decides (pure, clock passed in),
+The events are declared with the rest of the contract (`casework/events.py`: `Coach`,
+`CoachAssigned`, `ClientContacted`, `PlanMade`, `ServiceEnded`); `planning.py` decides (pure, clock passed in),
 `store.py` keeps each client's coaching state in Redis (`keys.py`), `handlers.py` joins them to
 the webhook intake, `weekly.py` runs the Monday e-mail with the digest's exactly-once claims.
 """

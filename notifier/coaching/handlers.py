@@ -17,9 +17,8 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from notifier.app.runtime import Runtime
-from notifier.casework.events import ClientReferred, Party
+from notifier.casework.events import ClientReferred, Party, ServiceEnded
 from notifier.clock import utcnow
-from notifier.coaching.events import ServiceEnded
 from notifier.coaching.keys import client_key
 from notifier.coaching.model import CoachingState, Rules
 from notifier.coaching.planning import (

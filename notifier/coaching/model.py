@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from notifier.casework.events import Client, Party
-from notifier.coaching.events import Coach
+from notifier.casework.events import Client, Coach, Party
 
 FIRST_CONTACT = "first-contact"
 MONTHLY_CONTACT = "monthly-contact"

@@ -17,9 +17,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from dateutil.relativedelta import relativedelta
 
-from notifier.casework.events import ClientReferred, Party
+from notifier.casework.events import ClientContacted, ClientReferred, Coach, CoachAssigned, Party, PlanMade, ServiceEnded
 from notifier.casework.referral import letter_recipient, party_dict, referral_letter_channel
-from notifier.coaching.events import ClientContacted, Coach, CoachAssigned, PlanMade, ServiceEnded
 from notifier.coaching.model import (
     FIRST_CONTACT,
     MONTHLY_CONTACT,

@@ -9,16 +9,15 @@ part holds ids and times only. A client's state expires `KEEP_AFTER_END` after t
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from msgspec.structs import asdict
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from notifier.casework.addressing import Address
-from notifier.casework.events import Client, Party
-from notifier.coaching.events import Coach
+from notifier.casework.events import Client, Coach, Party
 from notifier.coaching.keys import ACTIVE_CLIENTS, COACHES, client_key, coach_clients_key
 from notifier.coaching.model import CoachingState
 from notifier.sealing import Sealer

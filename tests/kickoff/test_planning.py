@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pytest
 
 from notifier.casework.events import (
@@ -15,6 +16,7 @@ from notifier.casework.events import (
     KickoffScheduled,
     KickoffSession,
     Location,
+    NextSession,
     Party,
     SessionStaff,
 )
@@ -101,7 +103,7 @@ def test_a_session_in_the_past_is_refused():
 
 def test_scheduling_again_invites_only_new_invitees():
     first = plan_scheduled(KickoffScheduled(session(), (EMAIL_AND_PHONE,)), None, OFFICE, TZ, NOW)
-    moved_phone = replace(EMAIL_AND_PHONE, phone="050 999 8888")
+    moved_phone = msgspec.structs.replace(EMAIL_AND_PHONE, phone="050 999 8888")
     again = plan_scheduled(KickoffScheduled(session(), (moved_phone, EMAIL_ONLY)), first.state, OFFICE, TZ, NOW)
     assert {m.refs["client"] for m in again.messages} == {"C-3"}
     assert again.state.invitees == (moved_phone, EMAIL_ONLY)  # the latest contact details are kept
@@ -123,7 +125,7 @@ def state() -> KickoffState:
 
 def test_attendance_tells_every_absentee_and_prompts_staff_in_their_language():
     next_at = STARTS + timedelta(days=7)
-    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), next_at), state(), OFFICE)
+    plan = plan_attendance(KickoffAttendance("S-1", ("C-3",), NextSession(next_at)), state(), OFFICE)
     got = by_client(plan.messages)
     assert "C-3" not in got
     assert [(m.template, m.channel) for m in got["C-1"]] == [(NO_SHOW, "sms")]
