@@ -211,6 +211,7 @@ def schemas() -> dict[str, Schema]:
             "type": {"const": cb.MESSAGE_STATUS}, "timestamp": string(LOCAL_TIME, format="date-time"),
             "data": obj({
                 "message_id": string(), "client_id": string(), "staff_id": string(), "session_id": string(),
+                "coached_client_id": string("A coaching reminder's client (the message goes to the coach, `staff_id`)."),
                 "template": string(), "channel": string(), "status": string(enum=sorted(cb.MESSAGE_STATUSES)),
                 "reason": nullable(string()), "at": string(LOCAL_TIME, format="date-time"),
             }, ["message_id", "template", "channel", "status", "reason", "at"],

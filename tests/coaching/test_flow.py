@@ -204,3 +204,27 @@ async def test_end_of_service_letter_on_paper_for_a_client_without_email(start_s
     text = " ".join(p.extract_text() for p in PdfReader(svc.outbox / "letter" / f"{letter}.pdf").pages)
     assert "työllisyyspalveluihin" in " ".join(text.split()) and "voi vaikuttaa" in " ".join(text.split())
     assert (await svc.final(letter)).channel == "letter"
+
+
+async def test_coaching_flows_log_no_personal_data(start_service, caplog):
+    import logging
+
+    from notifier.coaching.weekly import weekly_for
+    from tests.flows.test_no_personal_data_in_logs import assert_clean
+
+    caplog.set_level(logging.DEBUG)
+    svc = await start_service()
+    _, answer = await svc.case.send("client.referred", referred("C-L", 12))
+    ids = list(answer["messages"])
+    for event, data in (("client.contacted", {"client_id": "C-L", "at": ago(days=27)}),
+                        ("client.plan_made", {"client_id": "C-L", "at": ago(days=85)}),
+                        ("client.coach_assigned", {"client_id": "C-L", "coach": COACH_SV, "at": ago(days=1)})):
+        status, answer = await svc.case.send(event, data)
+        assert status == 202
+        ids += answer["messages"]
+    await weekly_for(svc.runtime, "2026-W49", "K-2")
+    status, answer = await svc.case.send("client.service_ended", {"client_id": "C-L", "at": ago(minutes=1), "reason": "other"})
+    ids += answer["messages"]
+    for mid in ids:
+        await svc.final(mid)
+    assert_clean(caplog, ("Kaisa", "Valmentaja", "Karin", "provider.example"))
