@@ -134,6 +134,10 @@ def check_sms_settings(s: Settings) -> list[Finding]:
 
 
 def check_public_url(s: Settings) -> list[Finding]:
+    from notifier.staff.list_headers import unsubscribe_url_problem
+
+    if problem := unsubscribe_url_problem(s):
+        return [Finding("public URL", FAIL, problem)]
     host = urlsplit(s.public_url).hostname or ""
     if s.has_redis and host in ("127.0.0.1", "localhost", "::1"):
         return [Finding("public URL", WARN, f"NOTIFIER_PUBLIC_URL is {s.public_url}: links in messages will not "
@@ -230,13 +234,34 @@ async def check_suomifi(s: Settings, timeout: float) -> list[Finding]:
         return [Finding("Suomi.fi Messages", FAIL, f"cannot reach {s.suomifi_url} ({_why(exc)})")]
     if status != 200:
         return [Finding("Suomi.fi Messages", FAIL, f"{s.suomifi_url} refused the login of NOTIFIER_SUOMIFI_USERNAME ({status})")]
-    return [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    found = [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    if not s.suomifi_posti_username:
+        found.append(Finding("Suomi.fi paper mail", OK, "no Posti printing contract (NOTIFIER_SUOMIFI_POSTI_*): letters "
+                                                        "go electronic-only; clients without a Suomi.fi mailbox get "
+                                                        "theirs in the letter outbox, to be posted by hand"))
+    return found
 
 
 async def check_callback_receiver(s: Settings, timeout: float) -> list[Finding]:
-    """Only that something listens: the case system may be down for a while (callbacks wait)."""
+    """That the endpoint is not disabled (a 410), and that something listens: the case system may be
+    down for a while (callbacks wait)."""
     if not s.status_callback_url:
         return []
+    if s.has_redis:
+        from notifier.messages.callbacks import disabled_since, pending
+
+        redis = redis_client(s)
+        try:
+            gone = await asyncio.wait_for(disabled_since(redis), timeout)
+            waiting = await asyncio.wait_for(pending(redis), timeout) if gone else 0
+        except (RedisError, OSError, asyncio.TimeoutError):
+            gone = None  # check_redis reports it
+        finally:
+            await redis.aclose()
+        if gone and gone.get("url") == s.status_callback_url:
+            return [Finding("status callbacks", FAIL, f"{s.status_callback_url} answered 410 Gone at {gone.get('at')}: "
+                                                      f"callbacks are disabled and {waiting} subject(s) wait in Redis; "
+                                                      "fix the receiver, then run `notifier callbacks enable`")]
     parts = urlsplit(s.status_callback_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:

@@ -110,6 +110,9 @@ class Settings:
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
+    # How long a callback is retried after its event (Standard Webhooks: "a retry schedule spanning
+    # multiple days"); separate from the messages' window, which is about people getting a message.
+    status_callback_retry_window_seconds: float = 3 * 86400.0
 
     @property
     def has_redis(self) -> bool:
@@ -180,9 +183,7 @@ class Settings:
                          "NOTIFIER_OFFICE_STREET", "NOTIFIER_OFFICE_POSTAL_CODE", "NOTIFIER_OFFICE_CITY"):
                 if not get(name):
                     raise ConfigError(f"{name} is required with NOTIFIER_LETTER_BACKEND=suomifi")
-        posti = [get(f"NOTIFIER_SUOMIFI_POSTI_{k}") for k in ("USERNAME", "PASSWORD", "EMAIL")]
-        if any(posti) and not all(posti):
-            raise ConfigError("NOTIFIER_SUOMIFI_POSTI_USERNAME, _PASSWORD and _EMAIL go together")
+        posti = parse_posti([get(f"NOTIFIER_SUOMIFI_POSTI_{k}") or "" for k in ("USERNAME", "PASSWORD", "EMAIL")])
 
         return cls(
             redis_url=get("REDIS_URL") or None,
@@ -251,7 +252,32 @@ class Settings:
             subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
+            status_callback_retry_window_seconds=number("NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS", 3 * 86400.0),
         )
+
+
+#: Lengths the Suomi.fi Messages v2 schema `PostiMessaging` sets (as quoted in issue 15 from
+#: https://api.messages.suomi.fi/docs/messages-api.yaml): `username` exactly 6 characters, `password`
+#: exactly 4, `contactDetails.email` 5 to 256. A letter carrying anything else is refused with 400.
+POSTI_LENGTHS = {
+    "NOTIFIER_SUOMIFI_POSTI_USERNAME": (6, 6),
+    "NOTIFIER_SUOMIFI_POSTI_PASSWORD": (4, 4),
+    "NOTIFIER_SUOMIFI_POSTI_EMAIL": (5, 256),
+}
+
+
+def parse_posti(values: list[str]) -> list[str]:
+    """The Posti printing contract (username, password, e-mail): all three or none, each of the length
+    Suomi.fi takes, so that a wrong one stops the start instead of every paper letter."""
+    values = [v.strip() for v in values]
+    if any(values) and not all(values):
+        raise ConfigError("NOTIFIER_SUOMIFI_POSTI_USERNAME, _PASSWORD and _EMAIL go together")
+    if any(values):
+        for (name, (low, high)), value in zip(POSTI_LENGTHS.items(), values):
+            if not low <= len(value) <= high:
+                size = f"exactly {low}" if low == high else f"{low} to {high}"
+                raise ConfigError(f"{name} must be {size} characters (Suomi.fi's PostiMessaging), not {len(value)}")
+    return values
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

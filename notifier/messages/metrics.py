@@ -32,6 +32,7 @@ from notifier.keyspace import PREFIX
 from notifier.messages.keys import (
     ACTIVE,
     CALLBACK_METRICS,
+    CALLBACKS_DISABLED,
     CALLBACKS_DUE,
     METRIC_MESSAGES,
     METRIC_SEND,
@@ -79,6 +80,7 @@ class Snapshot:
     queue_scheduled: int = 0
     unsettled: int = 0
     callbacks_pending: int = 0
+    callbacks_disabled: bool = False
     takeovers: int = 0
     digest_runs: int = 0
     digest_last_run: float | None = None
@@ -98,8 +100,9 @@ async def snapshot(redis: Redis) -> Snapshot:
         pipe.get(TAKEOVERS)
         pipe.zcard(DIGEST_RUNS)
         pipe.zrange(DIGEST_RUNS, -1, -1, withscores=True)
+        pipe.exists(CALLBACKS_DISABLED)
         (messages, send, webhooks, callbacks, due, queued, unsettled, cb_pending, takeovers, runs,
-         last) = await pipe.execute()
+         last, cb_disabled) = await pipe.execute()
 
     def ints(h: dict[bytes, bytes]) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in h.items()}
@@ -107,7 +110,8 @@ async def snapshot(redis: Redis) -> Snapshot:
     return Snapshot(
         messages=ints(messages), send={k.decode(): float(v) for k, v in send.items()}, webhooks=ints(webhooks),
         callbacks=ints(callbacks), queue_due=int(due), queue_scheduled=int(queued) - int(due),
-        unsettled=int(unsettled), callbacks_pending=int(cb_pending), takeovers=int(takeovers or 0),
+        unsettled=int(unsettled), callbacks_pending=int(cb_pending), callbacks_disabled=bool(cb_disabled),
+        takeovers=int(takeovers or 0),
         digest_runs=int(runs), digest_last_run=float(last[0][1]) / 1000 if last else None,
     )
 
@@ -159,6 +163,9 @@ class SnapshotCollector(Collector):
         yield GaugeMetricFamily("notifier_messages_unsettled", "Messages not yet sent or final.", value=s.unsettled)
         yield GaugeMetricFamily("notifier_status_callbacks_pending", "Messages and other subjects with status callbacks still to post.",
                                 value=s.callbacks_pending)
+        yield GaugeMetricFamily("notifier_status_callbacks_disabled",
+                                "1 while the case system's endpoint is disabled (it answered 410 Gone); callbacks wait "
+                                "until `notifier callbacks enable`.", value=int(s.callbacks_disabled))
         yield CounterMetricFamily("notifier_send_takeovers", "Sends taken over from a worker that died mid-send.", value=s.takeovers)
         yield CounterMetricFamily("notifier_digest_runs", "Runs of the weekly digest (cron, CLI and API).", value=s.digest_runs)
         if s.digest_last_run is not None:

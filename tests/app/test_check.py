@@ -110,3 +110,28 @@ def test_cli_json_output_and_exit_status(redis_url, tmp_path):
     code, answer = run({"NOTIFIER_EMAIL_BACKEND": "pigeon"})
     assert code == 1 and answer["checks"] == [{"check": "configuration", "level": "fail",
                                                "detail": "NOTIFIER_EMAIL_BACKEND must be one of outbox, smtp, not 'pigeon'"}]
+
+
+async def test_digests_with_a_plain_http_public_url_fail_the_check(redis_url, tmp_path, caplog):
+    """RFC 8058: the one-click List-Unsubscribe URI must be https. Loopback (a trial) and digests off pass."""
+    import asyncio
+
+    from notifier.app.config import Settings
+    from notifier.app.serve import serve
+    from notifier.staff.list_headers import unsubscribe_url_problem
+
+    env = production_env(redis_url, tmp_path / "data", NOTIFIER_PUBLIC_URL="http://notifier.example")
+    found = {f.check: f for f in await run_checks(env, timeout=3)}
+    assert found["public URL"].level == FAIL and "RFC 8058" in found["public URL"].detail
+    assert levels(await run_checks({**env, "NOTIFIER_DIGEST_SCHEDULE": "off"}, timeout=3))["public URL"] == OK
+    for url in ("https://notifier.example", "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"):
+        assert unsubscribe_url_problem(Settings(public_url=url)) is None, url
+    # ...and the service says so when it starts.
+    stop, started = asyncio.Event(), asyncio.Event()
+    settings = Settings(public_url="http://notifier.example", redis_url=redis_url, data_dir=tmp_path)
+    task = asyncio.create_task(serve(settings, with_web=False, with_worker=False, stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert any(getattr(r, "event", None) == "config.unsubscribe-not-https" and r.levelname == "WARNING"
+               for r in caplog.records)

@@ -48,8 +48,11 @@ async def test_invitations_in_finnish_and_swedish_with_calendar_over_smtp(start_
     assert "Työnvälityspiste, Ratapihankatu 36, 20100 Turku" in text
     assert "pakollista" in text and "työttömyysetuutta" in text and "0295 025 500" in text
     part, cal = calendar_of(fi)
-    assert part.get_param("method") == "PUBLISH" and str(cal["method"]) == "PUBLISH"
+    assert part.get_param("method") == "REQUEST" and str(cal["method"]) == "REQUEST"
     [event] = cal.walk("VEVENT")
+    assert str(event["organizer"]) == f"mailto:{svc.settings.mail_from}" and event["organizer"].params["CN"]
+    assert str(event["attendee"]) == "mailto:c-1001@example.fi" and event["attendee"].params["RSVP"] == "FALSE"
+    assert event.decoded("sequence") == 0
     assert event.decoded("dtstart") == starts and event.decoded("dtstart").tzinfo is not None
     assert event.decoded("dtend") == starts + timedelta(hours=2)
     assert str(event["summary"]) == fi["Subject"]
@@ -239,6 +242,10 @@ async def test_cancellation_drops_reminders_and_tells_invitees(start_service):
     assert mail["Subject"] == "Alkuinfo on peruttu"
     part, cal = calendar_of(mail)
     assert part.get_param("method") == "CANCEL" and str(cal.walk("VEVENT")[0]["status"]) == "CANCELLED"
+    [cancelled] = cal.walk("VEVENT")
+    assert cancelled.decoded("sequence") == 1 and str(cancelled["uid"]).startswith("kickoff-S-CAN@")
+    assert str(cancelled["organizer"]) == f"mailto:{svc.settings.mail_from}"
+    assert str(cancelled["attendee"]).startswith("mailto:")
     sms = sms_outbox(svc.outbox)[next(m.id for m in notices.values() if m.channel == "sms")]
     assert sms["body"].startswith("Startinfon för den intensifierade") and sms["to"] == "+358507654321"
 
