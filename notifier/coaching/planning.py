@@ -73,21 +73,21 @@ def deadlines(state: CoachingState, rules: Rules, tz: ZoneInfo) -> list[Deadline
         return []
     out: list[Deadline] = []
 
-    def add(kind: str, start: datetime, due: datetime, remind: datetime) -> None:
+    def add(kind: str, due: datetime, remind: datetime) -> None:
         out.append(Deadline(kind, due, working_day_on_or_before(remind.astimezone(tz).date())))
 
     if state.last_contact_at is None:
         start = state.referred_at
-        add(FIRST_CONTACT, start, start + timedelta(days=rules.first_contact_days),
+        add(FIRST_CONTACT, start + timedelta(days=rules.first_contact_days),
             start + timedelta(days=rules.first_contact_remind_day))
     else:
         start = state.last_contact_at
-        add(MONTHLY_CONTACT, start, start + timedelta(days=rules.contact_days),
+        add(MONTHLY_CONTACT, start + timedelta(days=rules.contact_days),
             start + timedelta(days=rules.contact_remind_day))
     if state.last_plan_at is not None:
         start = state.last_plan_at.astimezone(tz)
         due = start + relativedelta(months=rules.plan_months)
-        add(PLAN_RENEWAL, start, due, due - timedelta(days=rules.plan_remind_days_before))
+        add(PLAN_RENEWAL, due, due - timedelta(days=rules.plan_remind_days_before))
     return sorted(out, key=lambda d: d.due)
 
 
