@@ -156,6 +156,20 @@ def _boolean(value: Any) -> bool:
     return value
 
 
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Bad("must be a whole number")
+    return value
+
+
+def _bounded(low: int | None, high: int | None, value: int) -> int:
+    if low is not None and value < low:
+        raise Bad(f"must be at least {low}")
+    if high is not None and value > high:
+        raise Bad(f"must be at most {high}")
+    return value
+
+
 def _list_item(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > 128 or _CONTROL.search(value):
         raise Bad("must be a non-empty single-line string of at most 128 characters")
@@ -197,6 +211,12 @@ def Choice(*allowed: str, detail: str | None = None, description: str | None = N
                      Check(partial(text_value, max_length=64)), one_of(allowed, detail)]
 
 
+def Count(minimum: int | None = None, maximum: int | None = None, *, description: str | None = None) -> Any:
+    """A whole number (not a boolean) within bounds, e.g. a session's capacity."""
+    return Annotated[int, Meta(ge=minimum, le=maximum, description=description),
+                     Check(_integer), Check(partial(_bounded, minimum, maximum))]
+
+
 Identifier = Annotated[str, Meta(min_length=1, max_length=128, pattern=ID_PATTERN,
                                  description="1-128 letters, digits, `. _ : -`, starting with a letter or digit."),
                        Check(partial(text_value, max_length=128)), Check(_identifier)]
@@ -205,7 +225,7 @@ Language = Annotated[Literal["fi", "sv"], Meta(description="Finnish or Swedish."
 Email = Annotated[str, Meta(max_length=254, extra_json_schema={"format": "email"}), Check(email_value)]
 Phone = Annotated[str, Meta(max_length=40, description="As the case system has it; made E.164 when used."),
                   Check(partial(text_value, max_length=40))]
-DateTime = Annotated[datetime, Meta(description="ISO 8601 with a UTC offset, e.g. 2026-12-03T09:00:00+02:00."),
+DateTime = Annotated[datetime, Meta(tz=True, description="ISO 8601 with a UTC offset, e.g. 2026-12-03T09:00:00+02:00."),
                      Check(partial(text_value, max_length=40)), Check(_datetime)]
 Day = Annotated[Date_, Meta(description="YYYY-MM-DD."), Check(partial(text_value, max_length=10)), Check(_date)]
 Flag = Annotated[bool, Check(_boolean)]
@@ -278,7 +298,8 @@ def _compile(tp: Any) -> Reader:
         return _sequence(tp, Items())
     if isinstance(tp, type) and issubclass(tp, Struct):
         return _struct(tp)
-    defaults = {str: [partial(text_value, max_length=200)], bool: [_boolean], datetime: [text_value, _datetime],
+    defaults = {str: [partial(text_value, max_length=200)], bool: [_boolean], int: [_integer],
+                datetime: [text_value, _datetime],
                 Date_: [text_value, _date]}
     if tp in defaults:
         return _leaf(defaults[tp])
@@ -438,153 +459,3 @@ def _struct(cls: type[Struct]) -> Reader:
 
     return read
 
-
-# -- the hand-written reader, until every body has its model (being ported) -----------------------
-
-from dataclasses import field as _field
-from datetime import date
-
-@dataclass
-class Reader:
-    """Reads fields of one JSON object at `path`, remembering problems instead of raising."""
-
-    data: Any
-    path: str
-    errors: list[FieldError] = _field(default_factory=list)
-
-    def _name(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, detail: str) -> None:
-        self.errors.append(FieldError(self._name(key), detail))
-
-    def is_object(self) -> bool:
-        if not isinstance(self.data, dict):
-            self.errors.append(FieldError(self.path or "(body)", "must be an object"))
-            return False
-        return True
-
-    def raw(self, key: str, required: bool) -> Any:
-        if not isinstance(self.data, dict):
-            return None
-        value = self.data.get(key)
-        if value is None and required:
-            self.fail(key, "is required")
-        return value
-
-    def child(self, key: str, required: bool = True) -> "Reader | None":
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        sub = Reader(value, self._name(key), self.errors)
-        return sub if sub.is_object() else None
-
-    def string(self, key: str, required: bool = True, max_length: int = 200, single_line: bool = True) -> str | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self.fail(key, "must be a string")
-            return None
-        value = value.strip()
-        if required and not value:
-            self.fail(key, "must not be empty")
-            return None
-        if len(value) > max_length:
-            self.fail(key, f"must be at most {max_length} characters")
-            return None
-        if single_line and _CONTROL.search(value):
-            self.fail(key, "must not contain control characters or line breaks")
-            return None
-        if not single_line and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-            self.fail(key, "must not contain control characters")
-            return None
-        return value or None
-
-    def identifier(self, key: str, required: bool = True) -> str | None:
-        value = self.string(key, required, max_length=128)
-        if value is not None and not _ID.match(value):
-            self.fail(key, "must be 1-128 letters, digits or . _ : - (starting with a letter or digit)")
-            return None
-        return value
-
-    def language(self, key: str = "language", required: bool = True) -> str | None:
-        value = self.string(key, required, max_length=5)
-        if value is not None and value not in LANGUAGES:
-            self.fail(key, "must be 'fi' or 'sv'")
-            return None
-        return value
-
-    def email(self, key: str = "email", required: bool = False) -> str | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self.fail(key, "must be a string")
-            return None
-        if _CONTROL.search(value) or len(value) > 254 or not _EMAIL.match(value.strip()):
-            self.fail(key, "must be a valid e-mail address")
-            return None
-        return value.strip()
-
-    def datetime(self, key: str, required: bool = True) -> datetime | None:
-        value = self.string(key, required, max_length=40)
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(key, "must be an ISO 8601 date and time, e.g. 2026-12-03T09:00:00+02:00")
-            return None
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            self.fail(key, "must include a UTC offset, e.g. +02:00")
-            return None
-        return parsed
-
-    def date(self, key: str, required: bool = True) -> date | None:
-        value = self.string(key, required, max_length=10)
-        if value is None:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(key, "must be a date YYYY-MM-DD")
-            return None
-
-    def boolean(self, key: str, required: bool = False) -> bool | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, bool):
-            self.fail(key, "must be true or false")
-            return None
-        return value
-
-    def list(self, key: str, required: bool = False, max_items: int = 10_000) -> list[Any] | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            self.fail(key, "must be a list")
-            return None
-        if len(value) > max_items:
-            self.fail(key, f"must have at most {max_items} items")
-            return None
-        return value
-
-    def string_list(self, key: str, required: bool = False, max_items: int = 10_000) -> list[str] | None:
-        items = self.list(key, required, max_items)
-        if items is None:
-            return None
-        out: list[str] = []
-        for i, item in enumerate(items):
-            if not isinstance(item, str) or not item.strip() or len(item) > 128 or _CONTROL.search(item):
-                self.fail(f"{key}[{i}]", "must be a non-empty single-line string of at most 128 characters")
-            else:
-                out.append(item.strip())
-        return out
-
-    def item(self, key: str, index: int, value: Any) -> "Reader":
-        sub = Reader(value, f"{self._name(key)}[{index}]", self.errors)
-        sub.is_object()
-        return sub

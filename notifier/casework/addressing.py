@@ -35,10 +35,13 @@ PersonalId = Annotated[str, Meta(max_length=20, description="Finnish personal id
                        Check(partial(text_value, max_length=20)), Check(_personal_id)]
 
 
+Street = Text(200, lines=True, description="Up to 3 lines.")
+
+
 class Address(Struct, frozen=True):
     """A postal address; a Finnish postal code has five digits."""
 
-    street: Text(200, lines=True, description="Up to 3 lines.")  # type: ignore[valid-type]
+    street: Street  # type: ignore[valid-type]
     postal_code: Text(12)  # type: ignore[valid-type]
     city: Text(100)  # type: ignore[valid-type]
     country: Annotated[str, Meta(pattern="^[A-Za-z]{2}$", description="ISO 3166 code, default FI."),

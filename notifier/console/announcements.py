@@ -37,7 +37,7 @@ from notifier.messages.intake import Conflict
 from notifier.messages.model import EMAIL, SMS
 from notifier.console.planning import announcement_preview, reach
 from notifier.staff.model import Announcement, StaffMember
-from notifier.staff.announcements import SMS_BODY_MAX
+from notifier.staff.contract import SMS_BODY_MAX
 from notifier.staff.announcements import parse_announcement, recent_announcements
 from notifier.staff.directory import StaffDirectory
 from notifier.messages.status import CREATED, DELIVERED, SENT

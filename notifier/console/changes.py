@@ -1,7 +1,7 @@
 """Console pages for practice changes: the list with acknowledgement progress, the form with its
 digest preview in each language, and per change who has read it, with a reminder button.
 
-Posting goes through `parse_change` and `PracticeChanges.add`, exactly as `POST
+Posting goes through `validate(…, ChangeInput)` and `PracticeChanges.add`, exactly as `POST
 /api/practice-changes` does; the acknowledgement table is `acknowledgement_report`, as in
 `GET /api/practice-changes/{id}/acknowledgements`.
 """
@@ -21,12 +21,13 @@ from notifier.messages.intake import Conflict
 from notifier.console.planning import digest_preview, not_acknowledged, preview_change, progress
 from notifier.staff.model import PracticeChange
 from notifier.staff.planning import acknowledgement_report
-from notifier.staff.practice import PracticeChanges, parse_change
+from notifier.staff.contract import ChangeInput
+from notifier.staff.practice import PracticeChanges
 from notifier.staff.keys import acks_key
 from notifier.staff.reminders import remind, reminders_sent
 from notifier.staff.directory import StaffDirectory
 from notifier.clock import utcnow
-from notifier.validation import LANGUAGES, Invalid
+from notifier.validation import LANGUAGES, Invalid, validate
 from notifier.console.context import Ctx, coordinators_only
 
 log = logging.getLogger("notifier.console")
@@ -84,11 +85,11 @@ async def post_change(ctx: Ctx) -> web.Response:
     """`action=preview` shows the digest preview; `action=post` posts (as the API does)."""
     values = change_values(ctx.form)
     try:
-        data = parse_change(change_document(values))
+        data = validate(change_document(values), ChangeInput)
     except Invalid as exc:
         return await _form(ctx, values, status=400, errors=form_errors(exc.errors, values))
     if ctx.form.get("action") != "post":
-        change = preview_change(data.title, data.body, data.effective_from, utcnow(), data.sites, data.organisations)
+        change = preview_change(data.title.as_dict(), data.body.as_dict(), data.effective_from, utcnow(), data.sites, data.organisations)
         return await _form(ctx, values, previews=previews(ctx, change))
     change = await PracticeChanges(ctx.rt.redis).add(data)
     log.info("console: practice change %s posted", change.id)

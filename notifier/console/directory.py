@@ -1,6 +1,6 @@
 """Console pages for the staff directory: list, add, edit, and the weekly digest on or off.
 
-Saving is `parse_staff` + `StaffDirectory.save`, as `PUT /api/staff/{id}` does (same checks,
+Saving is `validate(…, StaffInput)` + `StaffDirectory.save`, as `PUT /api/staff/{id}` does (same checks,
 same 409 for an address someone else has, shown next to the e-mail field). The digest switch is
 `StaffDirectory.update_choices`, the call a person's own preferences page makes.
 """
@@ -14,8 +14,9 @@ from aiohttp import web
 
 from notifier.console.forms import EMAIL_TAKEN, ID_TAKEN, FormError, form_errors, staff_document, staff_values
 from notifier.staff.model import StaffMember
-from notifier.staff.directory import DuplicateEmail, StaffDirectory, check_staff_id, parse_staff
-from notifier.validation import Invalid
+from notifier.staff.contract import StaffInput
+from notifier.staff.directory import DuplicateEmail, StaffDirectory, check_staff_id
+from notifier.validation import Invalid, validate
 from notifier.console.context import Ctx, coordinators_only
 
 log = logging.getLogger("notifier.console")
@@ -63,7 +64,7 @@ async def _save(ctx: Ctx, staff_id: str, values: dict[str, Any], adding: bool) -
     except Invalid as exc:
         errors.update(form_errors(exc.errors))
     try:
-        data = parse_staff(staff_document(values))
+        data = validate(staff_document(values), StaffInput)
     except Invalid as exc:
         errors.update(form_errors(exc.errors, values))
     dir_ = directory(ctx)

@@ -1,8 +1,10 @@
 """The console's HTML forms as the JSON API's documents, and the API's field errors as form errors.
 
-The console does not parse anything itself: a form becomes exactly the document the JSON API
-takes (`parse_change`, `parse_announcement`, `parse_staff` read it), and the errors those parsers
-name (`title.fi`, `audience.sites[0]`, …) are put next to the form field they concern, as a
+The console does not parse anything itself, nor declare its own fields: a form's fields are
+those of the API's model (`form_fields`: `ChangeInput`, `AnnouncementInput`, `StaffInput` of
+`staff/contract.py`, texts as `title_fi`/`title_sv`), the form becomes exactly the document the
+JSON API takes (`form_document`), the model validates it, and the errors it
+names (`title.fi`, `audience.sites[0]`, …) are put next to the form field they concern, as a
 message from the Babel catalogs (msgids here, translated when the page is rendered).
 Pure functions: no I/O, no clock (the time zone and "now" are passed in).
 """
@@ -12,11 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Iterable, Protocol
+from typing import Annotated, Any, Callable, Iterable, Protocol
 from zoneinfo import ZoneInfo
 
+import msgspec
+from msgspec import Struct
+
+from notifier.staff.contract import AnnouncementInput, ChangeInput, StaffInput, Texts
 from notifier.validation import FieldError
 
 
@@ -87,41 +95,98 @@ def typed_datetime(value: str, tz: ZoneInfo) -> datetime | None:
         return None
 
 
+# -- forms from the API's models ----------------------------------------------------------------
+
+TEXT, CHOICES, CHECKBOX = "text", "choices", "checkbox"
+
+
+def _model_of(tp: Any) -> Any:
+    """The type inside `Annotated[...]` and `... | None`."""
+    while True:
+        if typing.get_origin(tp) is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif typing.get_origin(tp) in (typing.Union, types.UnionType):
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        else:
+            return tp
+
+
+def form_fields(model: type[Struct]) -> dict[str, str]:
+    """The form fields that make `model`'s document, each with its kind (TEXT, CHOICES: a list,
+    CHECKBOX: a bool). Texts get one field per language (`title_fi`, `title_sv`); another nested
+    model's fields are the form's own (`audience.sites` is the field `sites`)."""
+    out: dict[str, str] = {}
+    for f in msgspec.structs.fields(model):
+        tp = _model_of(f.type)
+        if isinstance(tp, type) and issubclass(tp, Texts):
+            out.update({f"{f.name}_{t.name}": TEXT for t in msgspec.structs.fields(tp)})
+        elif isinstance(tp, type) and issubclass(tp, Struct):
+            out.update(form_fields(tp))
+        elif typing.get_origin(tp) in (list, tuple):
+            out[f.name] = CHOICES
+        else:
+            out[f.name] = CHECKBOX if tp is bool else TEXT
+    return out
+
+
+def form_values(form: Form, fields: dict[str, str], limit: int = 25_000) -> dict[str, Any]:
+    """What was typed into a form, to make its document and to show again."""
+    def value(key: str, kind: str) -> Any:
+        if kind == CHOICES:
+            return choices(form, key)
+        if kind == CHECKBOX:
+            return form.get(key) == "on"
+        return text(form, key, limit)
+
+    return {k: value(k, kind) for k, kind in fields.items()}
+
+
+def form_document(model: type[Struct], values: dict[str, Any],
+                  convert: dict[str, Callable[[Any], Any]] | None = None) -> dict[str, Any]:
+    """The API document of `model` for a form's values (`form_fields`): an empty field is left out
+    (null), `convert` turns a field as typed into what the API takes (`7.12.2026` -> ISO)."""
+    convert = convert or {}
+    doc: dict[str, Any] = {}
+    for f in msgspec.structs.fields(model):
+        tp = _model_of(f.type)
+        if isinstance(tp, type) and issubclass(tp, Texts):
+            doc[f.name] = {t.name: _blank_none(values[f"{f.name}_{t.name}"]) for t in msgspec.structs.fields(tp)}
+        elif isinstance(tp, type) and issubclass(tp, Struct):
+            doc[f.name] = form_document(tp, values, convert)
+        elif f.name in convert:
+            doc[f.name] = convert[f.name](values[f.name])
+        elif isinstance(values[f.name], str):
+            doc[f.name] = _blank_none(values[f.name])
+        else:
+            doc[f.name] = values[f.name]
+    return doc
+
+
 # -- practice changes -------------------------------------------------------------------------
 
-CHANGE_TEXT_FIELDS = ("title_fi", "title_sv", "body_fi", "body_sv", "effective_from")
+CHANGE_FIELDS = form_fields(ChangeInput)
 
 
 def change_values(form: Form) -> dict[str, Any]:
     """What was typed into the practice-change form, to show again."""
-    values: dict[str, Any] = {k: text(form, k) for k in CHANGE_TEXT_FIELDS}
-    values["sites"] = choices(form, "sites")
-    values["organisations"] = choices(form, "organisations")
-    return values
+    return form_values(form, CHANGE_FIELDS)
 
 
 def change_document(values: dict[str, Any]) -> dict[str, Any]:
     """The `POST /api/practice-changes` body for the form's values."""
-    return {
-        "title": {"fi": _blank_none(values["title_fi"]), "sv": _blank_none(values["title_sv"])},
-        "body": {"fi": _blank_none(values["body_fi"]), "sv": _blank_none(values["body_sv"])},
-        "effective_from": _blank_none(typed_date(values["effective_from"])),
-        "sites": values["sites"],
-        "organisations": values["organisations"],
-    }
+    return form_document(ChangeInput, values, {"effective_from": lambda typed: _blank_none(typed_date(typed))})
 
 
 # -- announcements ----------------------------------------------------------------------------
 
-ANNOUNCEMENT_TEXT_FIELDS = ("subject_fi", "subject_sv", "body_fi", "body_sv", "when", "send_at")
+#: The announcement's fields, and whether to send now or later (only the form has that choice).
+ANNOUNCEMENT_FIELDS = {**form_fields(AnnouncementInput), "when": TEXT}
 NOW, LATER = "now", "later"
 
 
 def announcement_values(form: Form) -> dict[str, Any]:
-    values: dict[str, Any] = {k: text(form, k) for k in ANNOUNCEMENT_TEXT_FIELDS}
+    values = form_values(form, ANNOUNCEMENT_FIELDS)
     values["when"] = LATER if values["when"] == LATER else NOW
-    for key in ("sites", "organisations", "staff_ids", "channels"):
-        values[key] = choices(form, key)
     return values
 
 
@@ -141,15 +206,7 @@ def announcement_document(values: dict[str, Any], tz: ZoneInfo, now: datetime) -
                 errors.append(FormError("send_at", SEND_AT_PAST))
             else:
                 send_at = at.isoformat()
-    document = {
-        "subject": {"fi": _blank_none(values["subject_fi"]), "sv": _blank_none(values["subject_sv"])},
-        "body": {"fi": _blank_none(values["body_fi"]), "sv": _blank_none(values["body_sv"])},
-        "audience": {"sites": values["sites"], "organisations": values["organisations"],
-                     "staff_ids": values["staff_ids"]},
-        "channels": values["channels"],
-        "send_at": send_at,
-    }
-    return document, errors
+    return form_document(AnnouncementInput, values, {"send_at": lambda typed: send_at}), errors
 
 
 def fingerprint(document: dict[str, Any]) -> str:
@@ -159,23 +216,17 @@ def fingerprint(document: dict[str, Any]) -> str:
 
 # -- staff ------------------------------------------------------------------------------------
 
-STAFF_TEXT_FIELDS = ("id", "name", "email", "phone", "language", "organisation", "site")
+#: The staff form: the id (a path parameter of the API) and the `PUT /api/staff/{id}` body.
+STAFF_FIELDS = {"id": TEXT, **form_fields(StaffInput)}
 
 
 def staff_values(form: Form) -> dict[str, Any]:
-    values: dict[str, Any] = {k: text(form, k, 300) for k in STAFF_TEXT_FIELDS}
-    values["digest"] = form.get("digest") == "on"
-    return values
+    return form_values(form, STAFF_FIELDS, 300)
 
 
 def staff_document(values: dict[str, Any]) -> dict[str, Any]:
     """The `PUT /api/staff/{id}` body."""
-    return {
-        "name": _blank_none(values["name"]), "email": _blank_none(values["email"]),
-        "phone": _blank_none(values["phone"]), "language": _blank_none(values["language"]),
-        "organisation": _blank_none(values["organisation"]), "site": _blank_none(values["site"]),
-        "digest": values["digest"],
-    }
+    return form_document(StaffInput, values)
 
 
 # -- errors -----------------------------------------------------------------------------------

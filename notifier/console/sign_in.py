@@ -10,7 +10,7 @@ from aiohttp import web
 from notifier.resources import TEMPLATE_DIR
 from notifier.console.auth import is_coordinator, request_sign_in
 from notifier.console.forms import N_, FormError
-from notifier.validation import LANGUAGES, Reader
+from notifier.validation import LANGUAGES, parse_email
 
 from notifier.console.context import HOME, Ctx, coordinators_only, read_form, visitor_context
 
@@ -46,7 +46,7 @@ async def sign_in(request: web.Request) -> web.Response:
     ctx.language = language if language in LANGUAGES else ctx.language
     raw = ctx.form.get("email")
     typed = raw[:300] if isinstance(raw, str) else ""
-    email = Reader({"email": typed}, "").email("email", required=True)
+    email = parse_email(typed)
     if email is None:
         errors = {"email": FormError("email", N_("Enter your work e-mail address, like name@example.fi"))}
         return ctx.render("sign-in", status=400, email=typed, errors=errors, signed_out=False,

@@ -1,8 +1,8 @@
 """Announcements from coordinators: choosing the recipients, posting, and following delivery.
 
 One code path for both ways coordinators send them: `POST /api/announcements`
-(`web/staff_api.py`) and the coordinators' console (`web/console_announcements.py`). Parsing and
-storage are in `practice.py`, who gets what in `planning_staff.py`; this module reads the
+(`web/staff_api.py`) and the coordinators' console (`console/announcements.py`). The body is the
+model `AnnouncementInput` (`contract.py`), who gets what is in `planning.py`; this module reads the
 directory, calls those, and stores the result through `intake.commit` (the messages, their send
 jobs and the announcement in one transaction).
 """
@@ -18,9 +18,6 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from channels.sms import MAX_PARTS as MAX_SMS_PARTS
-from channels.sms import count_parts
-
 from notifier.messages import status as st
 from notifier.messages.intake import Outcome, commit
 from notifier.messages.keys import idempotency_key
@@ -31,15 +28,11 @@ from notifier.staff.planning import plan_announcement, select_audience
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import StaffDirectory
 from notifier.clock import to_ms, utcnow
-from notifier.validation import FieldError, Invalid, Reader
-from notifier.messages.model import EMAIL, SMS
-from notifier.staff.directory import read_codes
+from notifier.validation import FieldError, Invalid, validate
 from notifier.staff.keys import ANNOUNCEMENTS, announcement_key
 from notifier.staff.model import Audience
-from notifier.staff.practice import BODY_MAX, TITLE_MAX, read_texts
+from notifier.staff.contract import AnnouncementInput
 
-SMS_BODY_MAX = 640  # four GSM-7 parts, about: an SMS announcement is a pointer, not a letter
-CHANNELS = (EMAIL, SMS)
 
 #: Statuses of a message that still has to go out (or be retried).
 UNSETTLED = frozenset({st.CREATED, st.SENDING, st.TEMPORARY_FAILURE})
@@ -117,42 +110,14 @@ async def delivery(rt: Runtime, announcement_id: str) -> Delivery | None:
 
 
 def parse_announcement(document: Any, now: datetime) -> Announcement:
-    """An announcement body; `send_at` in the past means now. The id is made here."""
-    r = Reader(document, "")
-    if not r.is_object():
-        raise Invalid(r.errors)
-    subject = read_texts(r, "subject", TITLE_MAX, single_line=True)
-    body = read_texts(r, "body", BODY_MAX, single_line=False)
-    audience_r = r.child("audience")
-    audience = None
-    if audience_r is not None:
-        staff_ids = audience_r.string_list("staff_ids", max_items=10_000) or []
-        audience = Audience(read_codes(audience_r, "sites"), read_codes(audience_r, "organisations"),
-                            tuple(dict.fromkeys(staff_ids)))
-    channels = r.string_list("channels", required=True, max_items=2)
-    if channels is not None:
-        if not channels:
-            r.fail("channels", "must name at least one channel")
-        for i, ch in enumerate(channels):
-            if ch not in CHANNELS:
-                r.fail(f"channels[{i}]", "must be 'email' or 'sms'")
-    send_at = r.datetime("send_at", required=False)
-    if channels and SMS in channels and body is not None and any(len(t) > SMS_BODY_MAX for t in body.values()):
-        r.fail("body", f"must be at most {SMS_BODY_MAX} characters when sent by SMS")
-    elif channels and SMS in channels and body is not None and subject is not None:
-        # The SMS carries the subject and the body (templates/*/announcement-sms.txt); a dash or
-        # quote makes it UCS-2, so count parts as the channel will, before accepting anything.
-        for language, text in body.items():
-            encoding, parts = count_parts(f"{subject.get(language) or subject.get('fi', '')}\n{text}".strip())
-            if parts > MAX_SMS_PARTS:
-                r.fail(f"body.{language}", f"with the subject, needs {parts} {encoding} SMS parts; at most {MAX_SMS_PARTS} are sent")
-    if r.errors or subject is None or body is None or audience is None or not channels:
-        raise Invalid(r.errors)
-    if send_at is not None and send_at <= now:
-        send_at = None
+    """An announcement body (`AnnouncementInput`); `send_at` in the past means now. The id is made here."""
+    data: AnnouncementInput = validate(document, AnnouncementInput)
+    send_at = data.send_at if data.send_at is not None and data.send_at > now else None
+    audience = data.audience
     return Announcement(
-        id=str(uuid.uuid4()), subject=subject, body=body, audience=audience,
-        channels=tuple(dict.fromkeys(channels)), send_at=send_at.astimezone(timezone.utc) if send_at else None,
+        id=str(uuid.uuid4()), subject=data.subject.as_dict(), body=data.body.as_dict(),
+        audience=Audience(audience.sites, audience.organisations, audience.staff_ids),
+        channels=data.channels, send_at=send_at.astimezone(timezone.utc) if send_at else None,
     )
 
 

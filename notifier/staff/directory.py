@@ -19,19 +19,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from notifier.phones import callable_e164
 from notifier.staff.model import StaffMember
 from notifier.sealing import Sealer
 from notifier.clock import utcnow
-from notifier.validation import FieldError, Invalid, Reader
+from notifier.staff.contract import StaffInput
+from notifier.validation import FieldError, Identifier, Invalid, validate_value
 from notifier.staff.keys import (
     subscribe_recent_key,
     ALL,
@@ -43,7 +42,6 @@ from notifier.staff.keys import (
 )
 
 _INDEX_KEY_FIELD = "__key__"
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: Used for the e-mail index when no signing secret is set (the index is rebuilt once one is).
 _FALLBACK_INDEX_KEY = b"notifier-staff-email-index"
 
@@ -56,72 +54,9 @@ class DuplicateEmail(Exception):
         self.other_id = other_id
 
 
-# -- reading API bodies -------------------------------------------------------------------------
-
-
-def read_code(r: Reader, key: str, required: bool = True) -> str | None:
-    """An organisation or site code such as `te-office` or `turku` (lower-cased)."""
-    value = r.string(key, required, max_length=64)
-    if value is None:
-        return None
-    value = value.lower()
-    if not _CODE.match(value):
-        r.fail(key, "must be 1-64 lower-case letters, digits, - or _")
-        return None
-    return value
-
-
-def read_codes(r: Reader, key: str) -> tuple[str, ...]:
-    items = r.string_list(key, required=False, max_items=200)
-    out: list[str] = []
-    for i, item in enumerate(items or []):
-        code = item.lower()
-        if not _CODE.match(code):
-            r.fail(f"{key}[{i}]", "must be 1-64 lower-case letters, digits, - or _")
-        elif code not in out:
-            out.append(code)
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class StaffInput:
-    """A `PUT /api/staff/{id}` body; `digest` None means "keep what the person chose"."""
-
-    name: str
-    email: str
-    language: str
-    organisation: str
-    site: str
-    phone: str | None
-    digest: bool | None
-
-
-def parse_staff(document: Any) -> StaffInput:
-    r = Reader(document, "")
-    if not r.is_object():
-        raise Invalid(r.errors)
-    name = r.string("name", max_length=200)
-    email = r.email("email", required=True)
-    raw_phone = r.string("phone", required=False, max_length=40)
-    phone = None
-    if raw_phone is not None:
-        phone = callable_e164(raw_phone)
-        if phone is None:
-            r.fail("phone", "must be a valid phone number, e.g. 040 1234567 or +358401234567")
-    language = r.language()
-    organisation = read_code(r, "organisation")
-    site = read_code(r, "site")
-    digest = r.boolean("digest")
-    if r.errors:
-        raise Invalid(r.errors)
-    return StaffInput(name, email, language, organisation, site, phone, digest)  # type: ignore[arg-type]
-
-
 def check_staff_id(staff_id: str) -> None:
-    r = Reader({"id": staff_id}, "")
-    r.identifier("id")
-    if r.errors:
-        raise Invalid(r.errors)
+    """A staff id from a URL path: what `Identifier` allows; Invalid naming `id` otherwise."""
+    validate_value(staff_id, Identifier, "id")
 
 
 # -- the store ------------------------------------------------------------------------------

@@ -26,16 +26,15 @@ from notifier.app.runtime import Runtime
 from notifier.staff.directory import (
     DuplicateEmail,
     StaffDirectory,
-    StaffInput,
     may_send_confirmation,
     new_staff_id,
-    read_code,
     read_pending,
     stage_pending,
 )
 from notifier.staff.keys import pending_key
 from notifier.clock import new_id, utcnow
-from notifier.validation import LANGUAGES, Reader
+from notifier.staff.contract import NewSubscriber, StaffInput
+from notifier.validation import LANGUAGES, Invalid, parse_email, validate
 from notifier.web.app_keys import RUNTIME
 from notifier.web.throttle import client_key, over_limit
 
@@ -134,8 +133,7 @@ async def subscribe(request: web.Request) -> web.Response:
     if await over_limit(rt.redis, "subscribe", client_key(request, secret), rt.settings.subscribe_limit_per_hour):
         return page(rt, "too-many", language, status=429)
     raw = form.get("email")
-    r = Reader({"email": raw if isinstance(raw, str) else None}, "")
-    email = r.email("email", required=True)
+    email = parse_email(raw)
     if email is None:
         return page(rt, "subscribe", language, status=400, email=raw if isinstance(raw, str) else "", error=True)
     member = await directory.find_by_email(email)
@@ -189,23 +187,21 @@ async def confirm(request: web.Request) -> web.Response:
     if member is None:
         form = await read_form(request)
         values = {k: form.get(k) if isinstance(form.get(k), str) else None for k in ("name", "organisation", "site")}
-        r = Reader(values, "")
-        name = r.string("name", max_length=200)
-        organisation = read_code(r, "organisation")
-        site = read_code(r, "site")
-        if r.errors or name is None or organisation is None or site is None:
+        try:
+            subscriber = validate(values, NewSubscriber)
+        except Invalid as exc:
             organisations, sites = await directory.codes()
             return page(rt, "subscribe-confirm", language, status=400, known=False, organisations=organisations,
-                        sites=sites, form=values, errors={e.field: True for e in r.errors})
+                        sites=sites, form=values, errors={e.field: True for e in exc.errors})
     # The link works once: whoever deletes the pending record first goes on, even for two clicks
     # at the same moment.
     if not await rt.redis.delete(pending_key(pending_id)):
         return invalid_link(rt, language)
     if member is None:
-        assert name is not None and organisation is not None and site is not None
         try:
             member, _ = await directory.save(
-                new_staff_id(), StaffInput(name, pending["email"], language, organisation, site, None, True), source="self",
+                new_staff_id(), StaffInput(subscriber.name, pending["email"], language, subscriber.organisation,
+                                           subscriber.site, None, True), source="self",
             )
         except DuplicateEmail:  # a coordinator added them meanwhile
             member = await directory.find_by_email(pending["email"])

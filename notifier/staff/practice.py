@@ -1,4 +1,4 @@
-"""Practice changes and their acknowledgements: parsing and storage (announcements: `announcements.py`).
+"""Practice changes and their acknowledgements: storage (bodies: `contract.py`; announcements: `announcements.py`).
 
 Layout (prefix `notifier:`):
   change:<id>           hash: doc (JSON: title, body, effective_from, sites, organisations),
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -24,13 +23,9 @@ from redis.asyncio import Redis
 
 from notifier.messages import callbacks as cb
 from notifier.staff.model import PracticeChange
-from notifier.staff.directory import read_codes
+from notifier.staff.contract import ChangeInput
 from notifier.clock import from_ms, to_ms
-from notifier.validation import Invalid, Reader
 from notifier.staff.keys import CHANGES, change_key, acks_key
-
-TITLE_MAX = 200
-BODY_MAX = 20_000
 
 _ADD_CHANGE = """
 local t = redis.call('TIME')
@@ -57,47 +52,6 @@ return redis.call('HGET', KEYS[1], ARGV[1])
 """
 
 
-# -- reading API bodies -------------------------------------------------------------------------
-
-
-def read_texts(r: Reader, key: str, max_length: int, single_line: bool) -> dict[str, str] | None:
-    """`{"fi": …, "sv": …}`: Finnish is required, Swedish may be left out (shown as untranslated)."""
-    sub = r.child(key)
-    if sub is None:
-        return None
-    fi = sub.string("fi", max_length=max_length, single_line=single_line)
-    sv = sub.string("sv", required=False, max_length=max_length, single_line=single_line)
-    if fi is None:
-        return None
-    texts = {"fi": fi.replace("\r\n", "\n")}
-    if sv:
-        texts["sv"] = sv.replace("\r\n", "\n")
-    return texts
-
-
-@dataclass(frozen=True)
-class ChangeInput:
-    title: dict[str, str]
-    body: dict[str, str]
-    effective_from: date
-    sites: tuple[str, ...]
-    organisations: tuple[str, ...]
-
-
-def parse_change(document: Any) -> ChangeInput:
-    r = Reader(document, "")
-    if not r.is_object():
-        raise Invalid(r.errors)
-    title = read_texts(r, "title", TITLE_MAX, single_line=True)
-    body = read_texts(r, "body", BODY_MAX, single_line=False)
-    effective_from = r.date("effective_from")
-    sites = read_codes(r, "sites")
-    organisations = read_codes(r, "organisations")
-    if r.errors or title is None or body is None or effective_from is None:
-        raise Invalid(r.errors)
-    return ChangeInput(title, body, effective_from, sites, organisations)
-
-
 # -- practice changes ---------------------------------------------------------------------------
 
 
@@ -110,7 +64,7 @@ class PracticeChanges:
     async def add(self, data: ChangeInput) -> PracticeChange:
         change_id = str(uuid.uuid4())
         doc = {
-            "id": change_id, "title": data.title, "body": data.body,
+            "id": change_id, "title": data.title.as_dict(), "body": data.body.as_dict(),
             "effective_from": data.effective_from.isoformat(),
             "sites": list(data.sites), "organisations": list(data.organisations),
         }

@@ -12,11 +12,12 @@ from typing import Any
 from aiohttp import web
 
 from notifier.kickoff.planning import CALL_SCRIPT
-from notifier.kickoff.store import OUTCOMES, CallPrompt, load_prompts, load_session, record_outcome
+from notifier.kickoff.store import CallPrompt, load_prompts, load_session, record_outcome
 from notifier.messages.contact_log import stage_recorded_call
 from notifier.clock import utcnow
 from notifier.coaching.handlers import record_call_contact
-from notifier.validation import FieldError, Invalid, Reader
+from notifier.kickoff.contract import CallOutcomeInput
+from notifier.validation import FieldError, Invalid, validate
 from notifier.web.auth import CASE_SYSTEM, require_role
 from notifier.web.jsonbody import json_body
 from notifier.web.app_keys import RUNTIME
@@ -71,19 +72,6 @@ async def list_call_prompts(request: web.Request) -> web.Response:
                               "call_prompts": [_view(request, p, absent) for p in prompts]})
 
 
-def read_outcome(document: Any) -> tuple[str, str]:
-    r = Reader(document, "")
-    if not r.is_object():
-        raise Invalid(r.errors)
-    outcome = r.string("outcome", max_length=32)
-    if outcome is not None and outcome not in OUTCOMES:
-        r.fail("outcome", f"must be one of {', '.join(OUTCOMES)}")
-    note = r.string("note", required=False, max_length=2000, single_line=False) or ""
-    if r.errors or outcome is None:
-        raise Invalid(r.errors)
-    return outcome, note
-
-
 async def record_call_outcome(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     require_role(request, rt.settings, CASE_SYSTEM)
@@ -92,13 +80,13 @@ async def record_call_outcome(request: web.Request) -> web.Response:
     if not found:
         raise Problem(404, "no such call prompt")
     try:
-        outcome, note = read_outcome(await json_body(request, 64 * 1024))
+        body = validate(await json_body(request, 64 * 1024), CallOutcomeInput)
     except Invalid as exc:
         raise Problem(422, "the outcome does not match the API contract", exc.errors) from None
     at = utcnow()
-    await record_outcome(rt.redis, rt.store.sealer, found[0], outcome, note, at,
-                         also=stage_recorded_call(found[0], outcome, at, callbacks=bool(rt.settings.status_callback_url)))
-    if outcome == "reached":  # a call that reached the client is a contact of the coaching rhythm
+    await record_outcome(rt.redis, rt.store.sealer, found[0], body.outcome, body.note or "", at,
+                         also=stage_recorded_call(found[0], body.outcome, at, callbacks=bool(rt.settings.status_callback_url)))
+    if body.outcome == "reached":  # a call that reached the client is a contact of the coaching rhythm
         await record_call_contact(rt, found[0].client_id, at)
     [prompt] = await load_prompts(rt.redis, rt.store.sealer, [prompt_id])
     state = await load_session(rt.redis, rt.store.sealer, prompt.session_id)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
+from typing import Any, Callable
 
 from aiohttp import web
+from msgspec import Struct, field
 
 from notifier.messages import contact_log as contacts
-from notifier.validation import Reader
+from notifier.validation import Day, Invalid, validate
 from notifier.web.auth import CASE_SYSTEM, require_role
 from notifier.web.app_keys import RUNTIME
 from notifier.web.problems import Problem
@@ -34,18 +36,28 @@ async def client_contacts(request: web.Request) -> web.Response:
     return web.json_response({"client_id": client_id, "contacts": [c.row(tz) for c in found]})
 
 
+class DayRange(Struct, frozen=True):
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD`: both inclusive, at most MAX_DAYS."""
+
+    start: Day = field(name="from")
+    end: Day = field(name="to")
+
+    @staticmethod
+    def cross_check(values: dict[str, Any], fail: Callable[[str, str], None]) -> None:
+        start, end = values.get("start"), values.get("end")
+        if start is not None and end is not None:
+            if end < start:
+                fail("to", "must not be before 'from'")
+            elif (end - start).days >= MAX_DAYS or end >= date.max:
+                fail("to", f"must be less than {MAX_DAYS} days after 'from'")
+
+
 def read_range(query: dict[str, str]) -> tuple[date, date]:
-    r = Reader(dict(query), "")
-    start = r.date("from")
-    end = r.date("to")
-    if start is not None and end is not None:
-        if end < start:
-            r.fail("to", "must not be before 'from'")
-        elif (end - start).days >= MAX_DAYS or end >= date.max:
-            r.fail("to", f"must be less than {MAX_DAYS} days after 'from'")
-    if r.errors or start is None or end is None:
-        raise Problem(422, "give the days as from=YYYY-MM-DD&to=YYYY-MM-DD", r.errors)
-    return start, end
+    try:
+        days = validate(query, DayRange)
+    except Invalid as exc:
+        raise Problem(422, "give the days as from=YYYY-MM-DD&to=YYYY-MM-DD", exc.errors) from None
+    return days.start, days.end
 
 
 async def contacts_csv(request: web.Request) -> web.StreamResponse:

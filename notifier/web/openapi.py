@@ -1,9 +1,12 @@
 """The OpenAPI 3.1 document of every HTTP endpoint: webhooks in, the API, the pages, and the
 status callbacks out (as OpenAPI `webhooks`). Served at `/api/openapi.json`, rendered at `/api/docs`.
 
-Written by hand next to the code it describes (the README is the prose; this is the contract):
-`tests/test_openapi.py` fails when a route of the app is missing here, and runs schemathesis
-against the real app to check that every answer matches what is written.
+Paths, descriptions and answers are written here, next to the code they describe (the README is
+the prose). Request bodies are not: their schemas are generated from the models that validate
+them (`MODELS`: `casework/events.py`, `staff/contract.py`, `kickoff/contract.py`), and the
+console's form fields are those models' too (`console/forms.py`). `tests/web/test_openapi.py`
+fails when a route of the app is missing here, and runs schemathesis against the real app to
+check that every answer matches what is written.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from typing import Any
 import msgspec
 
 from notifier.casework.events import EVENT
+from notifier.console.forms import ANNOUNCEMENT_FIELDS, CHANGE_FIELDS, STAFF_FIELDS
+from notifier.kickoff.contract import CallOutcomeInput
+from notifier.staff.contract import AnnouncementInput, ChangeInput, DigestRunInput, StaffInput
 from notifier.messages import callbacks as cb
 from notifier.messages import contact_log as contacts
 from notifier.messages import status as st
@@ -130,7 +136,10 @@ def op(tag: str, summary: str, responses: dict[str, Schema], *, description: str
 # -- schemas --------------------------------------------------------------------------------------
 
 #: Request bodies, generated from the models that validate them: name -> model.
-MODELS: dict[str, Any] = {"CaseEvent": EVENT}
+MODELS: dict[str, Any] = {
+    "CaseEvent": EVENT, "StaffInput": StaffInput, "ChangeInput": ChangeInput, "AnnouncementInput": AnnouncementInput,
+    "DigestRunInput": DigestRunInput, "CallOutcomeInput": CallOutcomeInput,
+}
 
 
 def model_schemas() -> dict[str, Schema]:
@@ -139,7 +148,7 @@ def model_schemas() -> dict[str, Schema]:
     roots, components = msgspec.json.schema_components(list(MODELS.values()), ref_template=REF)
     out: dict[str, Schema] = {}
     for name, schema in [*zip(names, roots), *components.items()]:
-        if "$ref" in schema and set(schema) == {"$ref"}:
+        if schema == ref(name):
             continue  # a model that is a component itself: already among `components`
         out[name] = _tidy(schema)
     return out
@@ -150,15 +159,13 @@ def _tidy(schema: Any) -> Any:
     if isinstance(schema, dict):
         return {k: _tidy(v) for k, v in schema.items()
                 if not (k == "title" and isinstance(v, str)) and not (k == "required" and v == [])}
-    if isinstance(schema, list):
+    if isinstance(schema, (list, tuple)):  # a tuple default is a JSON array
         return [_tidy(v) for v in schema]
     return schema
 
+
 LOCAL_TIME = "Aware date and time in NOTIFIER_TIMEZONE (Europe/Helsinki), ISO 8601."
 LANGUAGE = string("Finnish or Swedish.", enum=["fi", "sv"])
-ID = string("1-128 letters, digits, `. _ : -`, starting with a letter or digit.",
-            pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-CODE = string("Lower-case code: letters, digits, `-`, `_`.", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STATUSES = sorted(st.ALL)
 
 
@@ -187,7 +194,6 @@ def schemas() -> dict[str, Schema]:
         "id": string(), "name": string(), "email": string(), "phone": nullable(string()), "language": LANGUAGE,
         "organisation": string(), "site": string(), "digest": {"type": "boolean"},
     }, ["id", "name", "email", "phone", "language", "organisation", "site", "digest"])
-    texts = obj({"fi": string(minLength=1), "sv": string(minLength=1)}, ["fi"], "Finnish required, Swedish optional.")
     change = obj({
         "id": string(), "title": obj({"fi": string(), "sv": string()}, ["fi"]), "body": obj({"fi": string(), "sv": string()}, ["fi"]),
         "effective_from": string(format="date"), "sites": array(string()), "organisations": array(string()),
@@ -245,23 +251,8 @@ def schemas() -> dict[str, Schema]:
         "Message": message,
         "CallPrompt": call_prompt,
         "StaffMember": staff_member,
-        "StaffInput": obj({
-            "name": string(minLength=1, maxLength=200), "email": string(format="email"), "phone": string(maxLength=40),
-            "language": LANGUAGE, "organisation": CODE, "site": CODE, "digest": {"type": "boolean"},
-        }, ["name", "email", "language", "organisation", "site"]),
-        "Texts": texts,
-        "PracticeChangeInput": obj({
-            "title": texts, "body": texts, "effective_from": string(format="date"),
-            "sites": array(CODE), "organisations": array(CODE),
-        }, ["title", "body", "effective_from"]),
         "PracticeChange": change,
         "DigestRun": run,
-        "AnnouncementInput": obj({
-            "subject": texts, "body": texts,
-            "audience": obj({"sites": array(CODE), "organisations": array(CODE), "staff_ids": array(ID)}),
-            "channels": array(string(enum=["email", "sms"]), minItems=1, maxItems=2),
-            "send_at": string(format="date-time"),
-        }, ["subject", "body", "audience", "channels"]),
         "Contact": contact,
         "MessageStatusCallback": callback[cb.MESSAGE_STATUS],
         "CallPromptOutcomeCallback": callback[cb.CALL_PROMPT_OUTCOME],
@@ -349,10 +340,7 @@ def paths() -> dict[str, Schema]:
         "/api/call-prompts/{id}/outcome": {"post": op("call prompts", "Record how a call went", {
             "200": answer("The prompt with every call recorded.", ref("CallPrompt")),
             **problems(400, 401, 404, 413, 415, 422),
-        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(obj({
-            "outcome": string(enum=["reached", "no-answer", "wrong-number", "rescheduled"]),
-            "note": string("Free text for staff; never sent to case systems.", maxLength=2000),
-        }, ["outcome"])), operation_id="recordCallOutcome")},
+        }, security=CASE, parameters=[path_id("Call prompt id.")], body=json_body(ref("CallOutcomeInput")), operation_id="recordCallOutcome")},
         "/api/clients/{id}/contacts": {"get": op("contact log", "Every message and call to one client", {
             "200": answer("Oldest first; no content, no personal details.", obj({
                 "client_id": string(), "contacts": array(ref("Contact"))}, ["client_id", "contacts"])),
@@ -388,7 +376,7 @@ def paths() -> dict[str, Schema]:
             "post": op("practice changes", "Post a practice change", {
                 "201": answer("Stored; it goes into the next digests.", ref("PracticeChange")),
                 **problems(400, 401, 403, 413, 415, 422),
-            }, security=COORD, body=json_body(ref("PracticeChangeInput")), operation_id="postPracticeChange"),
+            }, security=COORD, body=json_body(ref("ChangeInput")), operation_id="postPracticeChange"),
             "get": op("practice changes", "Practice changes, oldest first", {
                 "200": answer("The changes.", obj({"practice_changes": array(ref("PracticeChange"))}, ["practice_changes"])),
                 **problems(401, 403, 422),
@@ -414,8 +402,7 @@ def paths() -> dict[str, Schema]:
         "/api/digests/run": {"post": op("digest", "Run the weekly digest now", {
             "202": answer("Started; follow it at /api/digests/runs/{id}.", ref("DigestRun")),
             **problems(400, 401, 403, 413, 422, 503),
-        }, security=COORD, body=json_body(obj({"week": string("ISO week, e.g. 2026-W49; not in the future.",
-                                                             pattern="^[0-9]{4}-W[0-9]{2}$")}), required=False),
+        }, security=COORD, body=json_body(ref("DigestRunInput"), required=False),
             operation_id="runDigest")},
         "/api/digests/runs": {"get": op("digest", "The latest 20 digest runs", {
             "200": answer("Newest first.", obj({"runs": array(ref("DigestRun"))}, ["runs"])), **problems(401, 403),
@@ -512,7 +499,11 @@ def console_paths() -> dict[str, Schema]:
 
     identifier = path_id("Id.")
     token = path_id("The token from the sign-in e-mail.", "token")
-    texts = {f"{k}_{lang}": string() for k in ("title", "body", "subject") for lang in ("fi", "sv")}
+
+    def fields(form_fields: dict[str, str], *leave_out: str) -> dict[str, Schema]:
+        """A console form's fields, which are its model's (`console/forms.py`); lists repeat the field."""
+        return {k: string() for k in form_fields if k not in leave_out}
+
     return {
         "/console": {"get": page("The console: to the practice changes, or to sign in", operation_id="consoleHome")},
         "/console/": {"get": page("The same as /console", operation_id="consoleHomeSlash")},
@@ -539,8 +530,7 @@ def console_paths() -> dict[str, Schema]:
                                           operation_id="consoleCoaching")},
         "/console/practice-changes/new": {
             "get": page("Form for a new practice change", operation_id="consoleNewChange"),
-            "post": form("Post a practice change", {**{k: v for k, v in texts.items() if not k.startswith("subject")},
-                                                    "effective_from": string(), "sites": string(), "organisations": string()},
+            "post": form("Post a practice change", fields(CHANGE_FIELDS),
                          operation_id="consolePostChange"),
         },
         "/console/practice-changes/{id}": {"get": page("A practice change: who has and has not read it", "404",
@@ -550,9 +540,7 @@ def console_paths() -> dict[str, Schema]:
         "/console/announcements": {"get": page("Announcements sent", operation_id="consoleAnnouncements")},
         "/console/announcements/new": {
             "get": page("Form for an announcement", operation_id="consoleNewAnnouncement"),
-            "post": form("Send an announcement", {**{k: v for k, v in texts.items() if not k.startswith("title")},
-                                                 "sites": string(), "organisations": string(), "staff_ids": string(),
-                                                 "channels": string(), "send_at": string(), "request_id": string()},
+            "post": form("Send an announcement", {**fields(ANNOUNCEMENT_FIELDS), "request_id": string()},
                          "409", operation_id="consolePostAnnouncement"),
         },
         "/console/announcements/{id}": {"get": page("An announcement and how its messages fared", "404",
@@ -566,15 +554,12 @@ def console_paths() -> dict[str, Schema]:
                                        operation_id="consoleStaff")},
         "/console/staff/new": {
             "get": page("Form for a new staff member", operation_id="consoleNewStaff"),
-            "post": form("Add a staff member", {"id": string(), "name": string(), "email": string(), "phone": string(),
-                                                "language": string(), "organisation": string(), "site": string()},
-                         "409", operation_id="consoleAddStaff"),
+            "post": form("Add a staff member", fields(STAFF_FIELDS), "409", operation_id="consoleAddStaff"),
         },
         "/console/staff/{id}/edit": {
             "get": page("Form to edit a staff member", "404", parameters=[identifier], operation_id="consoleEditStaff"),
-            "post": form("Save a staff member", {"name": string(), "email": string(), "phone": string(),
-                                                 "language": string(), "organisation": string(), "site": string()},
-                         "404", "409", parameters=[identifier], operation_id="consoleSaveStaff"),
+            "post": form("Save a staff member", fields(STAFF_FIELDS, "id"), "404", "409", parameters=[identifier],
+                         operation_id="consoleSaveStaff"),
         },
         "/console/staff/{id}/digest": {"post": form("Turn a staff member's digest on or off", {"digest": string()}, "404",
                                                     parameters=[identifier], operation_id="consoleStaffDigest")},

@@ -1,8 +1,8 @@
 """Coordinators' API for staff communication (bearer `NOTIFIER_API_TOKEN`).
 
 `/api/staff` (the directory), `/api/practice-changes` (and their acknowledgements),
-`/api/digests` (runs of the weekly digest) and `/api/announcements`. Handlers are thin: parsing
-is in `staff.py`/`practice.py`, decisions in `planning_staff.py`, storing in `intake.py`.
+`/api/digests` (runs of the weekly digest) and `/api/announcements`. Handlers are thin: bodies
+are the models of `staff/contract.py`, decisions in `staff/planning.py`, storing in `intake.py`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from notifier.staff import announcements
 from notifier.staff.digest import WeekInFuture, recent_runs, run_report, start_run
 from notifier.messages.intake import Conflict
 from notifier.staff.model import PracticeChange, StaffMember
-from notifier.staff.planning import acknowledgement_report, parse_week
-from notifier.staff.practice import PracticeChanges, parse_change
+from notifier.staff.planning import acknowledgement_report
+from notifier.staff.practice import PracticeChanges
+from notifier.staff.contract import ChangeInput, DigestRunInput, StaffInput
 from notifier.staff.announcements import parse_announcement
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import (
@@ -25,11 +26,10 @@ from notifier.staff.directory import (
     StaffDirectory,
     check_staff_id,
     duplicate_error,
-    parse_staff,
 )
 from notifier.messages import status as st
 from notifier.clock import utcnow
-from notifier.validation import FieldError, Invalid, Reader
+from notifier.validation import DateTime, Day, FieldError, Invalid, validate, validate_value
 from notifier.web.auth import COORDINATOR, require_role
 from notifier.web.jsonbody import json_body, parse_json, read_body, decode_utf8
 from notifier.web.app_keys import RUNTIME
@@ -74,7 +74,7 @@ async def put_staff(request: web.Request) -> web.Response:
     staff_id = request.match_info["id"]
     try:
         check_staff_id(staff_id)
-        data = parse_staff(await json_body(request, rt.settings.max_body_bytes))
+        data = validate(await json_body(request, rt.settings.max_body_bytes), StaffInput)
     except Invalid as exc:
         raise invalid("the staff member does not match the API", exc) from None
     try:
@@ -120,7 +120,7 @@ async def delete_staff(request: web.Request) -> web.Response:
 async def post_change(request: web.Request) -> web.Response:
     rt = _rt(request)
     try:
-        data = parse_change(await json_body(request, rt.settings.max_body_bytes))
+        data = validate(await json_body(request, rt.settings.max_body_bytes), ChangeInput)
     except Invalid as exc:
         raise invalid("the practice change does not match the API", exc) from None
     change = await PracticeChanges(rt.redis).add(data)
@@ -129,16 +129,12 @@ async def post_change(request: web.Request) -> web.Response:
 
 def parse_since(value: str, rt: Runtime) -> datetime:
     """`since` as a date (from its start, local time) or a date and time with a UTC offset."""
-    r = Reader({"since": value}, "")
-    if len(value.strip()) == 10:
-        day = r.date("since")
-        if day is not None:
-            return datetime.combine(day, time(0), rt.settings.timezone)
-    else:
-        dt = r.datetime("since")
-        if dt is not None:
-            return dt
-    raise Problem(422, "since must be a date (2026-12-01) or a date and time with an offset", r.errors)
+    try:
+        if len(value.strip()) == 10:
+            return datetime.combine(validate_value(value, Day, "since"), time(0), rt.settings.timezone)
+        return validate_value(value, DateTime, "since")
+    except Invalid as exc:
+        raise Problem(422, "since must be a date (2026-12-01) or a date and time with an offset", exc.errors) from None
 
 
 async def list_changes(request: web.Request) -> web.Response:
@@ -198,16 +194,10 @@ async def run_digest(request: web.Request) -> web.Response:
         raise Problem(503, "NOTIFIER_SIGNING_SECRET is not set: digests cannot carry their personal links")
     body = await read_body(request, rt.settings.max_body_bytes)
     document = parse_json(decode_utf8(body)) if body.strip() else {}
-    r = Reader(document, "")
-    week = None
-    if r.is_object():
-        raw = r.string("week", required=False, max_length=10)
-        if raw is not None:
-            week = parse_week(raw)
-            if week is None:
-                r.fail("week", "must be an ISO week, e.g. 2026-W49")
-    if r.errors:
-        raise Problem(422, "the digest run does not match the API", r.errors)
+    try:
+        week = validate(document, DigestRunInput).week
+    except Invalid as exc:
+        raise invalid("the digest run does not match the API", exc) from None
     try:
         run_id = await start_run(rt, week, "api")
     except WeekInFuture:

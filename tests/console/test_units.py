@@ -35,9 +35,9 @@ from notifier.console.planning import (
 from notifier.staff.planning import AckGroup
 from notifier.staff.model import Announcement, Audience, PracticeChange, StaffMember
 from notifier.staff.announcements import parse_announcement
-from notifier.staff.practice import parse_change
+from notifier.staff.contract import ChangeInput
 from notifier.sealing import Sealer
-from notifier.validation import FieldError, Invalid
+from notifier.validation import FieldError, Invalid, validate
 
 HKI = ZoneInfo("Europe/Helsinki")
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
@@ -87,10 +87,10 @@ def test_a_too_long_sms_body_is_pointed_out_in_the_language_that_is_too_long():
 def test_a_change_form_is_the_apis_document():
     values = {"title_fi": "Otsikko", "title_sv": " ", "body_fi": "Teksti", "body_sv": "", "effective_from": "7.12.2026",
               "sites": ["turku"], "organisations": []}
-    data = parse_change(change_document(values))
-    assert data.title == {"fi": "Otsikko"} and data.effective_from == date(2026, 12, 7) and data.sites == ("turku",)
+    data = validate(change_document(values), ChangeInput)
+    assert data.title.as_dict() == {"fi": "Otsikko"} and data.effective_from == date(2026, 12, 7) and data.sites == ("turku",)
     try:
-        parse_change(change_document({**values, "title_fi": ""}))
+        validate(change_document({**values, "title_fi": ""}), ChangeInput)
     except Invalid as exc:
         assert [e.field for e in exc.errors] == ["title.fi"]
     else:
