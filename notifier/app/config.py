@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from notifier.casework.names import Bilingual, Party
+from notifier.coaching.model import Rules
 
 
 class ConfigError(ValueError):
@@ -93,6 +94,9 @@ class Settings:
     # The coordinators' console (README "Coordinators' console"): who may sign in, by work e-mail.
     coordinators: tuple[str, ...] = ()
     digest_schedule: tuple[int, int, int] | None = (0, 7, 0)  # weekday (0 = Monday), hour, minute
+    # The coaching rhythm (README "The coaching rhythm"): deadlines, reminders, the weekly e-mail.
+    coaching: Rules = field(default_factory=Rules)
+    coaching_weekly_schedule: tuple[int, int, int] | None = (0, 7, 0)
 
     # The authority and the provider named in messages when an event does not say (README).
     office: Party = Party(DEFAULT_OFFICE_NAME)
@@ -186,6 +190,9 @@ class Settings:
             raise ConfigError("NOTIFIER_SMS_TOKEN is required with NOTIFIER_SMS_BACKEND=gatewayapi")
 
         digest_schedule = parse_digest_schedule(get("NOTIFIER_DIGEST_SCHEDULE", "mon 07:00"))
+        coaching_weekly = parse_digest_schedule(get("NOTIFIER_COACHING_WEEKLY_SCHEDULE", "mon 07:00"),
+                                                "NOTIFIER_COACHING_WEEKLY_SCHEDULE")
+        coaching = parse_coaching_rules(get, number)
         coordinators = parse_coordinators(get("NOTIFIER_COORDINATORS", ""))
         callback_url, callback_secret = parse_status_callback(
             get("NOTIFIER_STATUS_CALLBACK_URL", ""), get("NOTIFIER_STATUS_CALLBACK_SECRET", ""))
@@ -248,6 +255,8 @@ class Settings:
                 d.strip().lower().lstrip("@") for d in get("NOTIFIER_STAFF_EMAIL_DOMAINS", "").split(",") if d.strip()
             ),
             digest_schedule=digest_schedule,
+            coaching=coaching,
+            coaching_weekly_schedule=coaching_weekly,
             coordinators=coordinators,
             office=Party(
                 bilingual_setting(get, "NOTIFIER_OFFICE_NAME", DEFAULT_OFFICE_NAME),
@@ -323,7 +332,27 @@ def bilingual_setting(get: Any, name: str, default: Bilingual) -> Bilingual:
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def parse_digest_schedule(value: str) -> tuple[int, int, int] | None:
+def parse_coaching_rules(get, number) -> Rules:  # type: ignore[no-untyped-def]
+    """NOTIFIER_COACHING_* (README table): the pilot's deadlines in days (months for the plan)."""
+    d = Rules()
+    values = {
+        name: int(number(f"NOTIFIER_COACHING_{name.upper()}", getattr(d, name), int))
+        for name in ("first_contact_days", "first_contact_remind_day", "first_contact_escalate_day",
+                     "contact_days", "contact_remind_day", "plan_months", "plan_remind_days_before", "remind_hour")
+    }
+    if not values["first_contact_remind_day"] <= values["first_contact_days"]:
+        raise ConfigError("NOTIFIER_COACHING_FIRST_CONTACT_REMIND_DAY must not be after NOTIFIER_COACHING_FIRST_CONTACT_DAYS")
+    if not values["contact_remind_day"] <= values["contact_days"]:
+        raise ConfigError("NOTIFIER_COACHING_CONTACT_REMIND_DAY must not be after NOTIFIER_COACHING_CONTACT_DAYS")
+    if values["remind_hour"] > 23 or values["plan_months"] < 1:
+        raise ConfigError("NOTIFIER_COACHING_REMIND_HOUR must be 0-23 and NOTIFIER_COACHING_PLAN_MONTHS at least 1")
+    feedback = get("NOTIFIER_FEEDBACK_URL", "").strip()
+    if feedback and not feedback.startswith(("https://", "http://")):
+        raise ConfigError(f"NOTIFIER_FEEDBACK_URL must be an http(s) URL, not {feedback!r}")
+    return Rules(**values, feedback_url=feedback or None)
+
+
+def parse_digest_schedule(value: str, name: str = "NOTIFIER_DIGEST_SCHEDULE") -> tuple[int, int, int] | None:
     """`mon 07:00` -> (0, 7, 0); `off` -> None (no weekly digest cron)."""
     text = value.strip().lower()
     if text == "off":
@@ -331,7 +360,7 @@ def parse_digest_schedule(value: str) -> tuple[int, int, int] | None:
     day, _, clock = text.partition(" ")
     hour, _, minute = clock.strip().partition(":")
     if day[:3] not in _WEEKDAYS or not hour.isdigit() or not minute.isdigit() or int(hour) > 23 or int(minute) > 59:
-        raise ConfigError(f"NOTIFIER_DIGEST_SCHEDULE must be like 'mon 07:00' or 'off', not {value!r}")
+        raise ConfigError(f"{name} must be like 'mon 07:00' or 'off', not {value!r}")
     return _WEEKDAYS.index(day[:3]), int(hour), int(minute)
 
 

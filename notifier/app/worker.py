@@ -20,6 +20,7 @@ from notifier.app.config import Settings
 from notifier.messages.delivery import Deliverer
 from notifier.staff.digest import digest_cron_jobs, digest_functions
 from notifier.kickoff.unreachable import unreachable_cron_jobs
+from notifier.coaching.weekly import weekly_cron_jobs, weekly_functions
 from notifier.messages.letters import poll_suomifi_events
 from notifier.messages.model import EMAIL, SMS
 from notifier.messages.queue import QUEUE_NAME, job_deserializer, job_serializer
@@ -105,7 +106,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
 
     redis_settings = arq_redis_settings(settings)
     return BatchClaimWorker(
-        functions=[deliver, send_sign_in_link, *digest_functions()],
+        functions=[deliver, send_sign_in_link, *digest_functions(), *weekly_functions()],
         cron_jobs=[
             # arq's cron is not unique across workers; both jobs are safe to run twice.
             # Their timeouts stay below the send job's: arq takes the longest timeout of all
@@ -116,6 +117,7 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
               if settings.letter_backend == "suomifi" and settings.suomifi_poll_events else []),
             *digest_cron_jobs(settings),  # the weekly digest; exactly once per person by its own claims
             *unreachable_cron_jobs(settings),  # the authority's daily e-mail of unreachable clients
+            *weekly_cron_jobs(settings),  # coaches' "your clients" e-mail; exactly once per coach and week
         ],
         queue_name=QUEUE_NAME,
         redis_settings=redis_settings,

@@ -11,6 +11,7 @@ add the envelope to `EVENT`, and register a handler in `casework/handlers.py`. P
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Callable, ClassVar, Union
 
 import msgspec
@@ -21,6 +22,9 @@ from notifier.casework.addressing import Address, PersonalId
 from notifier.casework.names import Name, Party, coerce_fields
 from notifier.validation import (
     Count,
+    Bad,
+    Check,
+    Choice,
     DateTime,
     Email,
     Identifier,
@@ -29,6 +33,7 @@ from notifier.validation import (
     Language,
     Phone,
     Text,
+    text_value,
     validate,
 )
 
@@ -52,14 +57,90 @@ class Client(Struct, frozen=True):
         return f"{self.first_name} {self.last_name}"
 
 
+class Coach(Struct, frozen=True):
+    """The provider's coach responsible for a client: gets the coaching reminders, in their language."""
+
+    id: Identifier
+    name: Name  # type: ignore[valid-type]
+    email: Email
+    language: Language
+    phone: Phone | None = None
+
+
 class ClientReferred(Struct, frozen=True):
-    """Sends the referral info letter."""
+    """Sends the referral info letter; with a coach, plans the first-contact reminder (sent at once
+    when its day has passed)."""
 
     type: ClassVar[str] = "client.referred"
     client: Client
     referred_at: DateTime
     office: Party | None = None
     provider: Party | None = None
+    coach: Coach | None = None  # the coaching rhythm (notifier/coaching/)
+
+
+# -- the coaching rhythm (notifier/coaching/) -----------------------------------------------------
+
+#: Why a service ended; the end-of-service letter says so, and for some that the duties go on.
+END_REASONS = ("employed", "education", "term-ended", "moved", "other")
+#: What kind of contact happened (optional; recorded, never decided on).
+CONTACT_KINDS = ("meeting", "phone", "message", "call", "other")
+
+ClientId = Annotated[Identifier, Meta(description="A client referred earlier (`client.referred`); otherwise 422.")]
+At = Annotated[DateTime, Meta(description="When it happened; not in the future (5 minutes' tolerance).")]
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise Bad("must be an http(s) URL")
+    return value
+
+
+FeedbackUrl = Annotated[str, Meta(max_length=500, extra_json_schema={"format": "uri"},
+                                  description="The letter invites the client to give feedback here "
+                                              "(else NOTIFIER_FEEDBACK_URL)."),
+                        Check(partial(text_value, max_length=500)), Check(_http_url)]
+
+
+class CoachAssigned(Struct, frozen=True):
+    """Sets or changes a referred client's coach; reminders not yet sent go to the new coach."""
+
+    type: ClassVar[str] = "client.coach_assigned"
+    client_id: ClientId
+    coach: Coach
+    at: At
+
+
+ContactKind = Choice(*CONTACT_KINDS, description="What kind of contact.")
+
+
+class ClientContacted(Struct, frozen=True):
+    """A contact happened: cancels the reminders it makes moot and plans the monthly one. An older
+    `at` than one recorded is recorded without moving deadlines back."""
+
+    type: ClassVar[str] = "client.contacted"
+    client_id: ClientId
+    at: At
+    kind: ContactKind | None = None  # type: ignore[valid-type]
+
+
+class PlanMade(Struct, frozen=True):
+    """The employment plan was made or renewed: its renewal falls due 3 months on."""
+
+    type: ClassVar[str] = "client.plan_made"
+    client_id: ClientId
+    at: At
+
+
+class ServiceEnded(Struct, frozen=True):
+    """Sends the end-of-service letter (the referral letter's channel rules); no reminders after it.
+    A repeat sends nothing."""
+
+    type: ClassVar[str] = "client.service_ended"
+    client_id: ClientId
+    at: At
+    reason: Choice(*END_REASONS)  # type: ignore[valid-type]
+    feedback_url: FeedbackUrl | None = None
 
 
 # -- kickoff info sessions (alkuinfo) -----------------------------------------------------------
@@ -177,8 +258,25 @@ class KickoffCancelledEvent(Struct, frozen=True, tag_field="type", tag=KickoffCa
     data: KickoffCancelled
 
 
+class CoachAssignedEvent(Struct, frozen=True, tag_field="type", tag=CoachAssigned.type):
+    data: CoachAssigned
+
+
+class ClientContactedEvent(Struct, frozen=True, tag_field="type", tag=ClientContacted.type):
+    data: ClientContacted
+
+
+class PlanMadeEvent(Struct, frozen=True, tag_field="type", tag=PlanMade.type):
+    data: PlanMade
+
+
+class ServiceEndedEvent(Struct, frozen=True, tag_field="type", tag=ServiceEnded.type):
+    data: ServiceEnded
+
+
 #: The body of `POST /webhooks/case-events`.
-EVENT = Union[ClientReferredEvent, KickoffScheduledEvent, KickoffAttendanceEvent, KickoffCancelledEvent]
+EVENT = Union[ClientReferredEvent, KickoffScheduledEvent, KickoffAttendanceEvent, KickoffCancelledEvent,
+              CoachAssignedEvent, ClientContactedEvent, PlanMadeEvent, ServiceEndedEvent]
 
 Event = Any
 

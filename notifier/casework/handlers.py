@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from notifier.casework.events import ClientReferred
+from notifier.coaching.handlers import HANDLERS as COACHING_HANDLERS, referred as coaching_referred
 from notifier.kickoff.handlers import kickoff_attendance, kickoff_cancelled, kickoff_scheduled
 from notifier.messages.intake import Outcome
 from notifier.casework.referral import Defaults, plan_referral
@@ -23,7 +24,9 @@ def defaults(rt: Runtime) -> Defaults:
 
 
 async def client_referred(event: ClientReferred, rt: Runtime) -> Outcome:
-    return Outcome(messages=plan_referral(event, defaults(rt)))
+    # The coaching rhythm keeps every referred client (later events name them by id) and, with a
+    # coach, plans the first-contact reminder in the same transaction as the letter.
+    return await coaching_referred(event, rt, plan_referral(event, defaults(rt)))
 
 
 HANDLERS: dict[str, Handler] = {
@@ -31,4 +34,5 @@ HANDLERS: dict[str, Handler] = {
     "kickoff.scheduled": kickoff_scheduled,
     "kickoff.attendance": kickoff_attendance,
     "kickoff.cancelled": kickoff_cancelled,
+    **COACHING_HANDLERS,  # notifier/coaching/handlers.py
 }

@@ -2,7 +2,7 @@
 
 Sign-in, sessions and CSRF tokens are in `auth.py`, the request context and guards in
 `context.py`, the sign-in pages in `sign_in.py`; the other pages are in `changes.py`,
-`announcements.py`, `message_log.py` and `directory.py`; this module only routes. Handlers are thin: a
+`announcements.py`, `message_log.py`, `directory.py` and `coaches.py`; this module only routes. Handlers are thin: a
 form becomes the JSON API's document (`forms.py`), which goes through the same parser and
 the same function the API handler calls. Pages are plain HTML forms that work without JavaScript
 (one small script refreshes a delivery status in place), in Finnish or Swedish as the coordinator
@@ -18,6 +18,7 @@ from notifier.console import attention as console_attention
 from notifier.console import call_list
 from notifier.console import figures as console_figures
 from notifier.console import changes as console_changes
+from notifier.console import coaches as console_coaches
 from notifier.console import directory as console_directory
 from notifier.console import message_log as console_log
 from notifier.console import sign_in
@@ -41,3 +42,4 @@ def add_routes(app: web.Application) -> None:
     call_list.add_routes(app)
     console_attention.add_routes(app)
     console_figures.add_routes(app)
+    console_coaches.add_routes(app)

@@ -18,6 +18,7 @@ from redis.exceptions import WatchError
 
 from notifier.app.runtime import Runtime
 from notifier.clock import new_id
+from notifier.coaching.handlers import record_call_contact
 from notifier.kickoff.attempts import after_call
 from notifier.kickoff.keys import (
     UNREACHABLE,
@@ -109,6 +110,8 @@ async def record_call(rt: Runtime, prompt: CallPrompt, outcome: str, note: str, 
         if follow_up:
             log.info("call prompt %s: %s; follow-up %s due %s", prompt.id, outcome, follow_up,
                      decision.follow_up_due.isoformat() if decision.follow_up_due else "-")
+        if outcome == "reached":  # a call that reached the client is a contact of the coaching rhythm
+            await record_call_contact(rt, prompt.client_id, at)
         if decision.unreachable:
             log.info("call prompt %s: client unreachable (%s)", prompt.id, decision.unreachable,
                      extra={"event": "client.unreachable", "call_prompt_id": prompt.id})

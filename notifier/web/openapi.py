@@ -269,6 +269,7 @@ def schemas() -> dict[str, Schema]:
             "type": {"const": cb.MESSAGE_STATUS}, "timestamp": string(LOCAL_TIME, format="date-time"),
             "data": obj({
                 "message_id": string(), "client_id": string(), "staff_id": string(), "session_id": string(),
+                "coached_client_id": string("A coaching reminder's client (the message goes to the coach, `staff_id`)."),
                 "template": string(), "channel": string(), "status": string(enum=sorted(cb.MESSAGE_STATUSES)),
                 "reason": nullable(string()), "at": string(LOCAL_TIME, format="date-time"),
             }, ["message_id", "template", "channel", "status", "reason", "at"],
@@ -317,6 +318,7 @@ def schemas() -> dict[str, Schema]:
         }, ["type", "title", "status", "detail"], "RFC 9457 problem details."),
         "Accepted": obj({
             "messages": array(string()), "session_id": string(), "call_prompts": array(string()),
+            "client_id": string("For the coaching events."),
         }, ["messages"], "The ids of the messages stored and queued (and of the call prompts created)."),
         "Message": message,
         "CallPrompt": call_prompt,
@@ -697,6 +699,9 @@ def console_paths() -> dict[str, Schema]:
         "/console/language": {"post": form("Choose the console's language", {"language": LANGUAGE, "back": string()},
                                            operation_id="consoleLanguage")},
         "/console/practice-changes": {"get": page("Practice changes and how many have read each", operation_id="consoleChanges")},
+        "/console/coaching": {"get": page("Per coach, the active clients and their next deadline, overdue first; "
+                                          "the work queue of clients without a first contact",
+                                          operation_id="consoleCoaching")},
         "/console/practice-changes/new": {
             "get": page("Form for a new practice change", operation_id="consoleNewChange"),
             "post": form("Post a practice change", fields(CHANGE_FIELDS),

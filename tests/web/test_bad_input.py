@@ -345,3 +345,38 @@ async def test_invalid_kickoff_events_are_refused_with_a_4xx_and_change_nothing(
     status, ctype = await _post(svc, body.encode(), body)
     assert 400 <= status < 500 and ctype.startswith("application/problem+json"), (status, doc)
     assert await snapshot(svc) == before, doc
+@st.composite
+def mutated_coaching_events(draw: st.DrawFn) -> dict[str, Any]:
+    coach = {"id": "K-FUZZ", "name": "Kaisa Valmentaja", "email": "kaisa@example.fi", "language": "fi"}
+    at = "2026-11-01T09:00:00+02:00"
+    kind = draw(st.sampled_from(["client.coach_assigned", "client.contacted", "client.plan_made",
+                                 "client.service_ended", "client.referred"]))
+    data: dict[str, Any] = {
+        "client.coach_assigned": {"client_id": "C-FUZZ", "coach": dict(coach), "at": at},
+        "client.contacted": {"client_id": "C-FUZZ", "at": at, "kind": "meeting"},
+        "client.plan_made": {"client_id": "C-FUZZ", "at": at},
+        "client.service_ended": {"client_id": "C-FUZZ", "at": at, "reason": "employed",
+                                 "feedback_url": "https://example.fi/palaute"},
+        "client.referred": {**referral("C-FUZZ"), "coach": dict(coach)},
+    }[kind]
+    target = data["coach"] if "coach" in data and draw(st.booleans()) else data
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(sorted(target) + ["unknown"]))
+        if draw(st.booleans()):
+            target[key] = draw(st.one_of(json_values, nasty_strings))
+        else:
+            target.pop(key, None)
+    return {"type": kind, "data": data}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=mutated_coaching_events())
+async def test_mutated_coaching_events_never_5xx(start_service_once, doc):
+    svc = await start_service_once()
+    body = json.dumps(doc, ensure_ascii=False)
+    before = await _state(svc)
+    status, ctype = await _post(svc, body.encode(), body)
+    assert status < 500
+    if status != 202:
+        assert await _state(svc) == before
+    assert await _healthy(svc)

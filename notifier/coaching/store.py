@@ -1,0 +1,116 @@
+"""Each referred client's coaching state in Redis (layout in `keys.py`).
+
+The state is written only inside `intake.commit`'s transaction (`stage_state`), watched by the
+handler that read it, so two events for one client at once are decided one after the other.
+Personal data (the client's name and addresses, the coach's name and e-mail) is sealed; the meta
+part holds ids and times only. A client's state expires `KEEP_AFTER_END` after the service ended.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from msgspec.structs import asdict
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from notifier.casework.addressing import Address
+from notifier.casework.events import Client, Coach, Party
+from notifier.coaching.keys import ACTIVE_CLIENTS, COACHES, client_key, coach_clients_key
+from notifier.coaching.model import CoachingState
+from notifier.sealing import Sealer
+
+KEEP_AFTER_END = timedelta(days=180)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _client_dict(c: Client) -> dict[str, Any]:
+    d = asdict(c)
+    d["address"] = c.address.to_dict() if c.address else None
+    return d
+
+
+def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: CoachingState | None) -> None:
+    """Queue the write of a client's state and its place in the indexes (inside the caller's MULTI)."""
+    cid = state.client.id
+    meta = {
+        "client_id": cid, "coach_id": state.coach.id if state.coach else None,
+        "referred_at": _iso(state.referred_at), "last_contact_at": _iso(state.last_contact_at),
+        "last_plan_at": _iso(state.last_plan_at), "contacts": state.contacts,
+        "ended_at": _iso(state.ended_at), "end_reason": state.end_reason, "reminders": state.reminders,
+    }
+    personal = {
+        "client": _client_dict(state.client),
+        "coach": asdict(state.coach) if state.coach else None,
+        "office": asdict(state.office) if state.office else None,
+        "provider": asdict(state.provider) if state.provider else None,
+    }
+    key = client_key(cid)
+    pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
+    old_coach = previous.coach.id if previous and previous.coach and previous.active else None
+    new_coach = state.coach.id if state.coach and state.active else None
+    if old_coach and old_coach != new_coach:
+        pipe.srem(coach_clients_key(old_coach), cid)
+    if state.active:
+        pipe.persist(key)
+        pipe.sadd(ACTIVE_CLIENTS, cid)
+        if new_coach:
+            pipe.sadd(coach_clients_key(new_coach), cid)
+            pipe.sadd(COACHES, new_coach)
+    else:
+        pipe.srem(ACTIVE_CLIENTS, cid)
+        pipe.expireat(key, int(((state.ended_at or state.referred_at) + KEEP_AFTER_END).timestamp()))
+
+
+def _state(fields: dict[bytes, bytes], sealer: Sealer) -> CoachingState:
+    meta = json.loads(fields[b"meta"])
+    personal = sealer.open(fields[b"personal"])
+    c = personal["client"]
+    client = Client(**{**c, "address": Address.from_dict(c.get("address"))})
+    party = lambda d: Party(**d) if d else None  # noqa: E731
+    return CoachingState(
+        client=client,
+        referred_at=datetime.fromisoformat(meta["referred_at"]),
+        coach=Coach(**personal["coach"]) if personal.get("coach") else None,
+        office=party(personal.get("office")),
+        provider=party(personal.get("provider")),
+        last_contact_at=_dt(meta.get("last_contact_at")),
+        last_plan_at=_dt(meta.get("last_plan_at")),
+        contacts=int(meta.get("contacts", 0)),
+        ended_at=_dt(meta.get("ended_at")),
+        end_reason=meta.get("end_reason"),
+        reminders=dict(meta.get("reminders", {})),
+    )
+
+
+async def load_state(redis: Redis, sealer: Sealer, client_id: str) -> CoachingState | None:
+    fields = await redis.hgetall(client_key(client_id))
+    return _state(fields, sealer) if fields else None
+
+
+async def load_states(redis: Redis, sealer: Sealer, client_ids: list[str]) -> list[CoachingState]:
+    if not client_ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for cid in client_ids:
+            pipe.hgetall(client_key(cid))
+        raw = await pipe.execute()
+    return [_state(f, sealer) for f in raw if f]
+
+
+async def active_client_ids(redis: Redis, coach_id: str | None = None) -> list[str]:
+    key = coach_clients_key(coach_id) if coach_id else ACTIVE_CLIENTS
+    return sorted(m.decode() for m in await redis.smembers(key))
+
+
+async def coach_ids(redis: Redis) -> list[str]:
+    return sorted(m.decode() for m in await redis.smembers(COACHES))
