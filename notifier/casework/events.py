@@ -61,7 +61,7 @@ class Coach(Struct, frozen=True):
     """The provider's coach responsible for a client: gets the coaching reminders, in their language."""
 
     id: Identifier
-    name: Name  # type: ignore[valid-type]
+    name: PersonName  # type: ignore[valid-type]
     email: Email
     language: Language
     phone: Phone | None = None

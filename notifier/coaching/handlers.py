@@ -45,8 +45,7 @@ def rules(rt: Runtime) -> Rules:
 
 def _parties(rt: Runtime) -> tuple[Party, Party]:
     s = rt.settings
-    return (Party(s.office.name, s.office.phone or None, s.office.email or None),
-            Party(s.provider.name, s.provider.phone or None, s.provider.email or None))
+    return s.office, s.provider
 
 
 async def _unsent(rt: Runtime, state: CoachingState | None) -> frozenset[str]:

@@ -18,6 +18,7 @@ import holidays
 from dateutil.relativedelta import relativedelta
 
 from notifier.casework.events import ClientContacted, ClientReferred, Coach, CoachAssigned, Party, PlanMade, ServiceEnded
+from notifier.casework.names import Bilingual, Localizer
 from notifier.casework.referral import letter_recipient, party_dict, referral_letter_channel
 from notifier.coaching.model import (
     FIRST_CONTACT,
@@ -164,7 +165,7 @@ class ReminderPlan:
 
 
 def plan_reminders(old: CoachingState | None, new: CoachingState, rules: Rules, tz: ZoneInfo, now: datetime,
-                   public_url: str, sender: str, unsent: frozenset[str] = frozenset()) -> ReminderPlan:
+                   public_url: str, sender: Bilingual, unsent: frozenset[str] = frozenset()) -> ReminderPlan:
     """Reminders to plan and to cancel for the move from `old` to `new`.
 
     - each open deadline of `new` with a coach gets one reminder, ever (its key is kept); one whose
@@ -204,7 +205,7 @@ def contact_log_url(public_url: str, client_id: str) -> str:
 
 
 def reminder_message(state: CoachingState, deadline: Deadline, send_at: datetime | None,
-                     public_url: str, sender: str) -> PlannedMessage:
+                     public_url: str, sender: Bilingual) -> PlannedMessage:
     """E-mail to the coach, in the coach's language, naming the client and the deadline."""
     coach = state.coach
     assert coach is not None
@@ -217,7 +218,7 @@ def reminder_message(state: CoachingState, deadline: Deadline, send_at: datetime
         "due": deadline.due.isoformat(),
         "referred_at": state.referred_at.isoformat(),
         "contact_log_url": contact_log_url(public_url, client.id),
-        "office": {"name": state.provider.name if state.provider else sender},
+        "office": {"name": (state.provider.name if state.provider else sender).text(coach.language)},
     }
     recipient = Recipient(name=coach.name, language=coach.language, email=coach.email)
     refs = {"staff": coach.id, "coached_client": client.id}
@@ -247,7 +248,7 @@ def coach_rows(states: list[CoachingState], rules: Rules, tz: ZoneInfo, now: dat
 
 
 def plan_weekly(coach: Coach, states: list[CoachingState], rules: Rules, tz: ZoneInfo, now: datetime,
-                week: str, public_url: str, sender: str) -> PlannedMessage | None:
+                week: str, public_url: str, sender: Bilingual) -> PlannedMessage | None:
     """The Monday e-mail to one coach; none when they have no active clients."""
     rows = coach_rows([s for s in states if s.active and s.coach and s.coach.id == coach.id], rules, tz, now)
     if not rows:
@@ -259,7 +260,7 @@ def plan_weekly(coach: Coach, states: list[CoachingState], rules: Rules, tz: Zon
         "clients": [{"id": r.client_id, "name": r.name, "kind": r.kind, "due": r.due.isoformat(),
                      "overdue": r.overdue, "contact_log_url": contact_log_url(public_url, r.client_id)}
                     for r in rows],
-        "office": {"name": sender},
+        "office": {"name": sender.text(coach.language)},
     }
     recipient = Recipient(name=coach.name, language=coach.language, email=coach.email)
     return PlannedMessage(WEEKLY, EMAIL, recipient, context, {"staff": coach.id})
@@ -276,6 +277,7 @@ def plan_service_ended(state: CoachingState, event: ServiceEnded, office: Party,
     client = state.client
     channel = referral_letter_channel(client, suomifi)
     recipient = letter_recipient(client, channel)
+    localize = Localizer(client.language)
     context = {
         "first_name": client.first_name,
         "last_name": client.last_name,
@@ -283,13 +285,15 @@ def plan_service_ended(state: CoachingState, event: ServiceEnded, office: Party,
         "reason": event.reason,
         "duties_continue": event.reason in DUTIES_CONTINUE,
         "feedback_url": event.feedback_url or rules.feedback_url or "",
-        "office": party_dict(state.office, office),
-        "provider": party_dict(state.provider, provider),
+        "office": party_dict(state.office, office, localize, "office"),
+        "provider": party_dict(state.provider, provider, localize, "provider"),
     }
     refs = {"client": client.id}
+    fallback = tuple(localize.fallbacks)
     if channel == NO_CHANNEL:
-        return [PlannedMessage(SERVICE_ENDED, NO_CHANNEL, recipient, context, refs, failure="no-channel")]
-    return [PlannedMessage(SERVICE_ENDED, channel, recipient, context, refs)]
+        return [PlannedMessage(SERVICE_ENDED, NO_CHANNEL, recipient, context, refs, failure="no-channel",
+                               name_fallback=fallback)]
+    return [PlannedMessage(SERVICE_ENDED, channel, recipient, context, refs, name_fallback=fallback)]
 
 
 # -- the coordinators' overview ---------------------------------------------------------------------

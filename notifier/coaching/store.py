@@ -12,6 +12,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 from msgspec.structs import asdict
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -51,8 +52,8 @@ def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: 
     personal = {
         "client": _client_dict(state.client),
         "coach": asdict(state.coach) if state.coach else None,
-        "office": asdict(state.office) if state.office else None,
-        "provider": asdict(state.provider) if state.provider else None,
+        "office": msgspec.to_builtins(state.office) if state.office else None,  # a name in fi and/or sv
+        "provider": msgspec.to_builtins(state.provider) if state.provider else None,
     }
     key = client_key(cid)
     pipe.hset(key, mapping={"meta": json.dumps(meta, separators=(",", ":")), "personal": sealer.seal(personal)})
@@ -76,7 +77,7 @@ def _state(fields: dict[bytes, bytes], sealer: Sealer) -> CoachingState:
     personal = sealer.open(fields[b"personal"])
     c = personal["client"]
     client = Client(**{**c, "address": Address.from_dict(c.get("address"))})
-    party = lambda d: Party(**d) if d else None  # noqa: E731
+    party = lambda d: msgspec.convert(d, Party) if d else None  # noqa: E731
     return CoachingState(
         client=client,
         referred_at=datetime.fromisoformat(meta["referred_at"]),

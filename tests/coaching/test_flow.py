@@ -138,13 +138,14 @@ async def test_new_coach_gets_the_pending_reminder(start_service):
 
 
 async def test_a_reached_call_counts_as_a_contact(start_service):
-    from tests.support.kickoff import attendance, invitee, scheduled, session_start
+    from tests.support.kickoff import attendance, invitee, scheduled, session_start, started
 
     svc = await start_service()
     _, answer = await svc.case.send("client.referred", referred("C-1", 2))
     _, first = answer["messages"]
     await svc.case.send("kickoff.scheduled", scheduled("S-C", [invitee("C-1", "fi", phone="040 1234567")],
                                                        starts_at=session_start()))
+    started(svc)  # attendance is taken once the session has started
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-C", []))
     [prompt_id] = answer["call_prompts"]
     url = f"/api/call-prompts/{prompt_id}/outcome"

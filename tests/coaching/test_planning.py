@@ -11,6 +11,7 @@ import pytest
 from msgspec import Struct
 from msgspec.structs import replace as replace_struct
 
+from notifier.casework.names import Bilingual
 from notifier.casework.addressing import Address
 from notifier.casework.events import (
     Client,
@@ -64,7 +65,7 @@ def referred(when: str, coach: Coach | None = COACH, client: Client = CLIENT) ->
 
 
 def plan(old, new, now, unsent=frozenset()):
-    return plan_reminders(old, new, RULES, TZ, now, URL, "Provider", unsent)
+    return plan_reminders(old, new, RULES, TZ, now, URL, Bilingual.same("Provider"), unsent)
 
 
 def with_ids(state: CoachingState, p) -> CoachingState:
@@ -250,10 +251,10 @@ def test_weekly_lists_active_clients_overdue_first_and_none_without_clients():
     soon = referred("2026-11-25T09:00:00+02:00", client=replace(CLIENT, id="C-soon"))
     ended = after_event(ServiceEnded("C-x", now, "employed"), referred("2026-11-20T09:00:00+02:00",
                         client=replace(CLIENT, id="C-x")), now)
-    m = plan_weekly(COACH, [soon, late, ended], RULES, TZ, now, "2026-W49", URL, "Provider")
+    m = plan_weekly(COACH, [soon, late, ended], RULES, TZ, now, "2026-W49", URL, Bilingual.same("Provider"))
     assert [c["id"] for c in m.context["clients"]] == ["C-late", "C-soon"]
     assert m.context["overdue"] == 1 and m.recipient.email == COACH.email
-    assert plan_weekly(COACH_SV, [soon, late], RULES, TZ, now, "2026-W49", URL, "Provider") is None
+    assert plan_weekly(COACH_SV, [soon, late], RULES, TZ, now, "2026-W49", URL, Bilingual.same("Provider")) is None
     assert [r.client_id for r in coach_rows([soon, late], RULES, TZ, now)] == ["C-late", "C-soon"]
 
 
