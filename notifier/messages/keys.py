@@ -59,3 +59,9 @@ def rate_key(channel: str) -> str:
 METRIC_MESSAGES = f"{PREFIX}metrics:messages"
 METRIC_SEND = f"{PREFIX}metrics:send"
 METRIC_WEBHOOKS = f"{PREFIX}metrics:webhooks"
+
+#: The work queue (`queue.py`): a stream of work due now, read by the workers' consumer group,
+#: and a sorted set of work due later (retries, `send_at`, rate-limited sends) by due time.
+WORK_STREAM = f"{PREFIX}work"
+WORK_DUE = f"{PREFIX}work:due"
+WORK_GROUP = "workers"

@@ -291,6 +291,32 @@ class MessageStore:
         flat = raw[2]
         return result, self._decode(dict(zip(flat[::2], flat[1::2])), [])
 
+    async def claim_many(
+        self, message_ids: list[str], *, lease_until: datetime, lease_tokens: list[str], now: datetime | None = None,
+    ) -> list[tuple[Transition, Message | None]]:
+        """`claim` for a batch of messages (each with its own lease token), in one round trip.
+
+        Each claim is its own compare-and-set: one message refused leaves the others claimed.
+        """
+        now = now or utcnow()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id, token in zip(message_ids, lease_tokens):
+                keys, args = _transition_call(message_id, st.SENDING, "", now, lease_until, token, "", None,
+                                              self.callbacks, None)
+                await self._claim(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute()
+        out: list[tuple[Transition, Message | None]] = []
+        for message_id, raw in zip(message_ids, replies):
+            previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
+            result = Transition(bool(raw[0]), previous)
+            if not result.moved:
+                out.append((result, None))
+                continue
+            log_move(message_id, result.previous, st.SENDING, "")
+            flat = raw[2]
+            out.append((result, self._decode(dict(zip(flat[::2], flat[1::2])), [])))
+        return out
+
     def log_executed(self, pipe: Pipeline, results: list[Any]) -> None:
         """Log the status changes `stage` and `move(pipe=...)` queued into `pipe`, now that it ran.
 

@@ -7,7 +7,7 @@ person's digest and stores it in **one transaction** with the person's claim on 
 gets there first creates the message and its send job; everyone else finds the claim and skips.
 So two workers, the cron and a manual run at once, or a rerun after a crash, give each person
 at most one digest per week, and a rerun gives the rest theirs. arq's cron uniqueness is not
-relied on. Who gets which changes is decided in `planning_staff.py`.
+relied on, nor is the work queue's delivery (an item read again after a crash finds the claim). Who gets which changes is decided in `planning_staff.py`.
 
 Layout (prefix `notifier:`):
   digest:runs               sorted set of run ids by start time
@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import Any, Callable
 
 from arq.cron import CronJob, cron
-from arq.worker import Function, func
 
 from notifier.messages import status as st
 from notifier.app.config import Settings
@@ -139,7 +138,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
         async def decide() -> Outcome:
             claim, previous = await redis.hmget(dkey, week, CUTOFF_FIELD)
             if claim is not None:
-                mine = json.loads(claim).get("run") == run_id  # our own job re-run by arq
+                mine = json.loads(claim).get("run") == run_id  # our own item, read again after a crash
                 return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
             previous_cutoff = from_ms(int(previous)) if previous else None
             window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
@@ -262,12 +261,8 @@ async def recent_runs(redis: Any, limit: int = 20) -> list[str]:
     return [i.decode() for i in await redis.zrevrange(RUNS, 0, limit - 1)]
 
 
-# -- arq ------------------------------------------------------------------------------------------
-
-
-async def digest_for_job(ctx: dict[str, Any], run_id: str, staff_id: str) -> str:
-    rt: Runtime = ctx["runtime"]
-    return await digest_for(rt, links_for(rt.settings), run_id, staff_id)
+# -- scheduling -----------------------------------------------------------------------------------
+# `digest_for` items come from the work stream (`notifier/app/worker.py`); the weekly run is arq's cron.
 
 
 async def weekly_digest_job(ctx: dict[str, Any]) -> str | None:
@@ -277,12 +272,6 @@ async def weekly_digest_job(ctx: dict[str, Any]) -> str | None:
         log.error("weekly digest not run: NOTIFIER_SIGNING_SECRET is not set")
         return None
     return await start_run(rt, None, "cron")
-
-
-def digest_functions() -> list[Function]:
-    # No own timeout: arq re-runs a dead worker's jobs after the longest timeout of all functions,
-    # and the send job's must stay that longest.
-    return [func(digest_for_job, name="digest_for", max_tries=5)]  # type: ignore[arg-type]
 
 
 def digest_cron_jobs(settings: Settings) -> list[CronJob]:
