@@ -365,10 +365,21 @@ def _transition_call(
             cb.DUE, cb.queue_key(cb.message_stream(message_id))], args
 
 
+#: Statuses on the way to an outcome: logged at DEBUG, so that INFO has one line per outcome.
+_ON_THE_WAY = frozenset({st.CREATED, st.SENDING})
+
+
 def log_move(message_id: str, previous: str, target: str, reason: str) -> None:
-    """One `message.status` log event per status change (ids and statuses only, never personal data)."""
-    log.info(
-        "message %s %s%s", message_id, f"{previous} -> {target}" if previous else target,
+    """One `message.status` log event per status change (ids and statuses only, never personal data).
+
+    At INFO only outcomes (sent, delivered, failures, cancelled): one line per message outcome;
+    `created` and `sending` are DEBUG. Nothing is formatted unless the level is on.
+    """
+    level = logging.DEBUG if target in _ON_THE_WAY else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    log.log(
+        level, "message %s %s%s", message_id, f"{previous} -> {target}" if previous else target,
         f" ({reason})" if reason else "",
         extra={"event": "message.status", "message_id": message_id, "status": target,
                "previous": previous, "reason": reason},
