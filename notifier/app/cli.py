@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+from notifier.app import eventloop
 from notifier.app.config import ConfigError, Settings
 from notifier.app.logging_setup import configure
 
@@ -39,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         settings = settings.with_(redis_url=embedded.start())
         print(f"embedded Redis at {settings.redis_url} (data in {embedded.dir})", flush=True)
     try:
-        asyncio.run(serve(settings, host=args.host, port=args.port))
+        eventloop.run(serve(settings, host=args.host, port=args.port))
     finally:
         if embedded is not None:
             embedded.stop()
@@ -54,7 +55,7 @@ def cmd_web(args: argparse.Namespace) -> int:
     if not settings.webhook_secret:
         sys.exit("notifier web: NOTIFIER_WEBHOOK_SECRET is not set")
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, host=args.host, port=args.port, with_worker=False))
+    eventloop.run(serve(settings, host=args.host, port=args.port, with_worker=False))
     return 0
 
 
@@ -64,7 +65,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings()
     _need_redis(settings, "worker")
     configure(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, with_web=False))
+    eventloop.run(serve(settings, with_web=False))
     return 0
 
 

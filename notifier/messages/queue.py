@@ -23,7 +23,7 @@ look at a message. arq is still used, through its public API, for cron work (`ap
 
 from __future__ import annotations
 
-import json
+import msgspec
 from datetime import datetime
 from typing import Any
 
@@ -50,12 +50,15 @@ return #due
 
 
 def encode(job_id: str, function: str, args: tuple[Any, ...] | list[Any]) -> str:
-    return json.dumps([job_id, function, list(args)], separators=(",", ":"), ensure_ascii=False)
+    return msgspec.json.encode([job_id, function, list(args)]).decode()
 
 
 def decode(raw: bytes | str) -> tuple[str, str, list[Any]]:
     """(job id, function, args) of a queued item; ValueError when it is not one."""
-    value = json.loads(raw)  # a JSONDecodeError is a ValueError
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError("not JSON") from exc
     if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], str) and isinstance(value[2], list)):
         raise ValueError("not a queued job")
     return str(value[0]), value[1], value[2]

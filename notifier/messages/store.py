@@ -17,7 +17,6 @@ whoever writes and in whatever order.
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +24,7 @@ from typing import Any, Iterable
 
 import logging
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -101,6 +101,11 @@ STUCK_AFTER_SECONDS = 120
 SETTLED_STATUSES = st.FINAL | {st.SENT}
 
 
+#: JSON on the hot path (every message's record is written once and read at each claim).
+_json = msgspec.json.encode
+_unjson = msgspec.json.decode
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
 
@@ -141,7 +146,7 @@ class MessageStore:
         pipe.hset(
             msg_key(message_id),
             mapping={
-                "meta": json.dumps(meta, separators=(",", ":")),
+                "meta": _json(meta),
                 "personal": self.sealer.seal(personal),
                 "status": status,
                 "reason": planned.failure or "",
@@ -153,7 +158,7 @@ class MessageStore:
         history = [{"status": st.CREATED, "at": created, "reason": ""}]
         if planned.failure:
             history.append({"status": st.PERMANENT_FAILURE, "at": created, "reason": planned.failure})
-        pipe.rpush(history_key(message_id), *(json.dumps(h) for h in history))
+        pipe.rpush(history_key(message_id), *(_json(h) for h in history))
         labels = f"{planned.template}|{planned.channel}|"
         previous = ""
         for h in history:
@@ -212,7 +217,7 @@ class MessageStore:
         return raw.decode() if raw else None
 
     def _decode(self, fields: dict[bytes, bytes], history: list[bytes]) -> Message:
-        meta = json.loads(fields[b"meta"])
+        meta = _unjson(fields[b"meta"])
         personal = self.sealer.open(fields[b"personal"]) if fields.get(b"personal") else {}
         recipient = personal.get("recipient") or {"name": "", "language": meta["language"]}
         return Message(
@@ -228,7 +233,7 @@ class MessageStore:
             refs=meta.get("refs", {}),
             history=tuple(
                 StatusChange(h["status"], datetime.fromisoformat(h["at"]), h.get("reason", ""))
-                for h in map(json.loads, history)
+                for h in map(_unjson, history)
             ),
             attempts=int(fields.get(b"attempts", b"0")),
             reason=fields.get(b"reason", b"").decode(),
