@@ -25,7 +25,7 @@ from notifier.messages.callbacks import CallbackDispatcher
 from notifier.messages.consumer import Handler, WorkConsumer
 from notifier.app.config import Settings
 from notifier.messages.delivery import Deliverer
-from notifier.staff.digest import digest_cron_jobs, digest_for, links_for
+from notifier.staff.digest import digest_cron_jobs, digest_many, links_for
 from notifier.messages.letters import poll_suomifi_events
 from notifier.messages.model import EMAIL, SMS
 from notifier.app.connection import arq_redis_settings
@@ -70,8 +70,10 @@ def work_handlers(ctx: dict[str, Any]) -> dict[str, Handler]:
     async def digest(items: list[list[Any]]) -> list[bool | None]:
         rt: Runtime = ctx["runtime"]
         links = links_for(rt.settings)
-        results = await asyncio.gather(*(digest_for(rt, links, str(run), str(staff)) for run, staff in items),
-                                       return_exceptions=True)
+        try:
+            results = await digest_many(rt, links, [(str(run), str(staff)) for run, staff in items])
+        except (RedisError, OSError):
+            return [None] * len(items)
         out: list[bool | None] = []
         for result in results:
             if isinstance(result, (RedisError, OSError)):

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
@@ -38,6 +39,7 @@ from notifier.staff.planning import (
     select_digest,
     week_label,
 )
+from notifier.staff.model import PracticeChange, StaffMember
 from notifier.staff.practice import PracticeChanges
 from notifier.clock import from_ms, to_ms
 from notifier.messages.queue import add_job
@@ -113,14 +115,46 @@ async def start_run(rt: Runtime, week: str | None, trigger: str) -> str:
 # -- one person's digest --------------------------------------------------------------------------
 
 
-async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> str:
+@dataclass
+class BatchReads:
+    """What a batch of digest jobs reads once for all (`digest_many`): the runs' headers, the
+    people's records (one pipeline) and the changes of each window. Lives for one batch only."""
+
+    headers: dict[str, list[Any]] = field(default_factory=dict)
+    members: dict[str, StaffMember | None] = field(default_factory=dict)
+    changes: dict[tuple[int, int], list[PracticeChange]] = field(default_factory=dict)
+
+
+async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -> list[str | BaseException]:
+    """`digest_for` for a batch of (run, person): the run headers and the people's records are
+    read in one round trip, and each window's changes once, instead of once per person."""
+    redis = rt.redis
+    runs = list(dict.fromkeys(run_id for run_id, _s in items))
+    people = list(dict.fromkeys(staff_id for _r, staff_id in items))
+    directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+    async with redis.pipeline(transaction=False) as pipe:
+        for run_id in runs:
+            pipe.hmget(run_key(run_id), "week", "cutoff_ms")
+        headers = await pipe.execute()
+    found = {m.id: m for m in await directory.get_many(people)}
+    reads = BatchReads(headers=dict(zip(runs, headers)), members={p: found.get(p) for p in people})
+    return list(await asyncio.gather(
+        *(digest_for(rt, links, run_id, staff_id, reads) for run_id, staff_id in items), return_exceptions=True))
+
+
+async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, reads: BatchReads | None = None) -> str:
     """Decide and store `staff_id`'s digest for the run's week, at most once per week.
 
     Returns what happened: created, nothing (nothing new), already (claimed before),
     opted-out, or failed. The counters of the run move in the same transaction as the claim.
+    `reads` holds what a batch read beforehand (`digest_many`); the claim itself is always read
+    here, under the transaction's WATCH.
     """
     redis = rt.redis
-    raw = await redis.hmget(run_key(run_id), "week", "cutoff_ms")
+    if reads is not None and run_id in reads.headers:
+        raw = reads.headers[run_id]
+    else:
+        raw = await redis.hmget(run_key(run_id), "week", "cutoff_ms")
     if raw[0] is None:
         log.warning("digest job for unknown run %s", run_id)
         return "unknown-run"
@@ -129,7 +163,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
     try:
         directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
         changes_store = PracticeChanges(redis)
-        member = await directory.get(staff_id)
+        member = reads.members[staff_id] if reads is not None and staff_id in reads.members else await directory.get(staff_id)
         if member is None or not member.digest:  # deleted or opted out since the fan-out
             await _bump(redis, rkey, "opted_out")
             return "opted-out"
@@ -142,7 +176,13 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
                 return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
             previous_cutoff = from_ms(int(previous)) if previous else None
             window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
-            changes = await changes_store.posted_between(window_start, cutoff)
+            window = (to_ms(window_start), to_ms(cutoff))
+            if reads is not None and window in reads.changes:
+                changes = reads.changes[window]
+            else:
+                changes = await changes_store.posted_between(window_start, cutoff)
+                if reads is not None:
+                    reads.changes[window] = changes
             acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
             selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
             planned = None
