@@ -287,14 +287,17 @@ def scaling_table(runs: list[dict[str, Any]]) -> str:
         v = (result.get("service_cpu") or {}).get("ms_per_message")
         return f" ({v:.2f})" if v is not None else ""
 
+    def value(v: Any, unit: str) -> str:
+        return f"{v}{unit}" if v is not None else "n/a"
+
     for run in runs:
         sc = run["scenarios"]
         r, n, d = sc.get("referral_burst", {}), sc.get("no_show_burst", {}), sc.get("digest_fanout", {})
         rss = max((v for k, v in run["peak_rss_mb"].items() if k.startswith("worker-")), default=0.0)
         lines.append(
-            f"| {run['workers']} | {r.get('end_to_end_per_second', 'n/a')}/s{cpu(r)} "
-            f"| {((n.get('sms_after_answer_s') or {}).get('max', 'n/a'))} s{cpu(n)} "
-            f"| {d.get('digests_per_second', 'n/a')}/s{cpu(d)} | {rss:.0f} MB |")
+            f"| {run['workers']} | {value(r.get('end_to_end_per_second'), '/s')}{cpu(r)} "
+            f"| {value((n.get('sms_after_answer_s') or {}).get('max'), ' s')}{cpu(n)} "
+            f"| {value(d.get('digests_per_second'), '/s')}{cpu(d)} | {rss:.0f} MB |")
     return "\n".join(lines)
 
 if __name__ == "__main__":
