@@ -33,6 +33,8 @@ from notifier.clock import utcnow
 from notifier.messages.keys import TAKEOVERS
 
 log = logging.getLogger("notifier.delivery")
+#: A send must be done this long before its lease runs out (time to write its status).
+LEASE_MARGIN_SECONDS = 5.0
 T = TypeVar("T")
 
 #: Counter of sends taken over from a worker that died mid-send: the only sends that can be
@@ -82,7 +84,15 @@ class Deliverer:
                 return f"skipped:{moved.previous if moved else ''}"
             claim = moved
             message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
-        return await self._send(message, token, claim)
+        return await self._send(message, token, claim, self._deadline())
+
+    def _deadline(self) -> float:
+        """When a send claimed now must have finished (`time.monotonic()`): before its lease runs
+        out, with time left to write its status. A send still waiting then (for the worker's SMTP
+        connection, behind a batch of slow sends) is given up as a temporary failure instead of
+        starting after another worker may have taken the message over. (arq's job timeout did this
+        when sends were arq jobs.)"""
+        return time.monotonic() + self.settings.lease_seconds - LEASE_MARGIN_SECONDS
 
     async def deliver_many(self, message_ids: list[str]) -> list[str | BaseException]:
         """`deliver` for a batch: the claims (and reads) of all of them in one round trip, then
@@ -99,6 +109,7 @@ class Deliverer:
             return list(await asyncio.gather(*(self.deliver(i) for i in message_ids), return_exceptions=True))
         now = utcnow()
         tokens = [secrets.token_hex(8) for _ in message_ids]
+        deadline = self._deadline()
         claims = await self.store.claim_many(
             message_ids, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_tokens=tokens)
 
@@ -106,13 +117,13 @@ class Deliverer:
             if message is None:
                 log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
                 return f"skipped:{claim.previous or 'missing'}"
-            return await self._send(message, token, claim)
+            return await self._send(message, token, claim, deadline)
 
         return list(await asyncio.gather(
             *(one(i, t, c, m) for i, t, (c, m) in zip(message_ids, tokens, claims)), return_exceptions=True))
 
-    async def _send(self, message: Message, token: str, claim: Transition) -> str:
-        """Send a message this worker has claimed (lease `token`) and record the outcome."""
+    async def _send(self, message: Message, token: str, claim: Transition, deadline: float) -> str:
+        """Send a message this worker has claimed (lease `token`) by `deadline` and record the outcome."""
         message_id = message.id
         if claim.previous == st.SENDING:
             log.warning("message %s taken over from a worker whose lease ran out", message_id)
@@ -124,7 +135,11 @@ class Deliverer:
                 raise CannotCompose(f"channel-not-configured-{message.channel}")
             payload = self.composer.compose(message)
             started = time.monotonic()
-            provider_ref = await channel.send(message.id, payload)
+            try:
+                async with asyncio.timeout(max(deadline - started, 0.001)):
+                    provider_ref = await channel.send(message.id, payload)
+            except TimeoutError:
+                raise TemporaryFailure("lease-ran-out") from None
         except TemporaryFailure as exc:
             due, reason = max(message.created_at, message.send_at or message.created_at), exc.reason
             return await self._persist(lambda: self._temporary(
