@@ -116,7 +116,7 @@ def referral_event(i: int) -> str:
         "client": {"id": f"B-{i}", "first_name": first, "last_name": last, "language": language,
                    "email": f"b-{i}@example.fi", "phone": "040 1234567"},
         "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
+        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000"},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
     return json.dumps({"type": "client.referred", "data": data}, ensure_ascii=False)
@@ -383,7 +383,7 @@ def letter_rendering(n: int) -> dict[str, Any]:
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone)
     context = {
         "first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
     address = {"street": "Kauppakatu 5 B 12", "postal_code": "24100", "city": "Salo"}

@@ -90,11 +90,14 @@ class OutboxSms(OutboxChannel):
         return None
 
 
+
 class GatewayApiSms:
     """GatewayAPI's REST API (`POST /rest/mtsms`), one HTTP session per worker, kept open.
 
-    5xx, 429, timeouts and connection trouble are temporary (retried); any other 4xx is
-    permanent. Our message id travels as `userref` and comes back in delivery reports, which the
+    5xx, 429, timeouts and connection trouble are temporary (retried). 401 and 403 are the
+    account's (a wrong or revoked token, no credit, a blocked account), not the message's: temporary
+    too, with an alert log line (`gatewayapi.account-refused`), so that messages wait while someone
+    fixes it. Any other 4xx is permanent. Our message id travels as `userref` and comes back in delivery reports, which the
     gateway posts to `callback_url` (see `notifier/web/sms_status.py`).
     """
 
@@ -143,6 +146,11 @@ class GatewayApiSms:
         except (aiohttp.ClientError, asyncio.TimeoutError, UnicodeDecodeError) as exc:
             raise TemporaryFailure(f"gatewayapi-{type(exc).__name__}") from None
         if status == 429 or status >= 500:
+            raise TemporaryFailure(f"gatewayapi-{status}")
+        if status in (401, 403):
+            log.error("GatewayAPI refused the request with HTTP %s: check NOTIFIER_SMS_TOKEN and the account "
+                      "(credit, status); SMS wait and are retried", status,
+                      extra={"event": "gatewayapi.account-refused", "answer": str(status)})
             raise TemporaryFailure(f"gatewayapi-{status}")
         if status >= 400:
             raise PermanentFailure(f"gatewayapi-{status}")

@@ -134,6 +134,10 @@ def check_sms_settings(s: Settings) -> list[Finding]:
 
 
 def check_public_url(s: Settings) -> list[Finding]:
+    from notifier.staff.list_headers import unsubscribe_url_problem
+
+    if problem := unsubscribe_url_problem(s):
+        return [Finding("public URL", FAIL, problem)]
     host = urlsplit(s.public_url).hostname or ""
     if s.has_redis and host in ("127.0.0.1", "localhost", "::1"):
         return [Finding("public URL", WARN, f"NOTIFIER_PUBLIC_URL is {s.public_url}: links in messages will not "
@@ -145,6 +149,21 @@ def check_console(s: Settings) -> list[Finding]:
     if not s.coordinators:
         return [Finding("console", WARN, "NOTIFIER_COORDINATORS is empty: nobody can sign in to the coordinators' console")]
     return [Finding("console", OK, f"{len(s.coordinators)} coordinator(s) may sign in")]
+
+
+def check_organisation(s: Settings) -> list[Finding]:
+    """The authority's phone is the last number a no-show SMS can give (after the session's staff
+    member and the provider); its name in both languages keeps Swedish texts Swedish."""
+    found = []
+    if not s.office.phone:
+        found.append(Finding("organisation", WARN, "NOTIFIER_OFFICE_PHONE is empty: a no-show SMS gives no number "
+                                                   "to call when neither the session's staff member nor the provider "
+                                                   "has a phone"))
+    missing = [lang for lang in ("fi", "sv") if not getattr(s.office.name, lang)]
+    if missing:
+        found.append(Finding("organisation", WARN, f"NOTIFIER_OFFICE_NAME_{missing[0].upper()} is empty: "
+                                                   f"messages in that language use the other language's name"))
+    return found or [Finding("organisation", OK, f"{s.office.name.fi} / {s.office.name.sv}")]
 
 
 def check_data_dir(s: Settings) -> list[Finding]:
@@ -230,13 +249,34 @@ async def check_suomifi(s: Settings, timeout: float) -> list[Finding]:
         return [Finding("Suomi.fi Messages", FAIL, f"cannot reach {s.suomifi_url} ({_why(exc)})")]
     if status != 200:
         return [Finding("Suomi.fi Messages", FAIL, f"{s.suomifi_url} refused the login of NOTIFIER_SUOMIFI_USERNAME ({status})")]
-    return [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    found = [Finding("Suomi.fi Messages", OK, f"{s.suomifi_url} gives a token")]
+    if not s.suomifi_posti_username:
+        found.append(Finding("Suomi.fi paper mail", OK, "no Posti printing contract (NOTIFIER_SUOMIFI_POSTI_*): letters "
+                                                        "go electronic-only; clients without a Suomi.fi mailbox get "
+                                                        "theirs in the letter outbox, to be posted by hand"))
+    return found
 
 
 async def check_callback_receiver(s: Settings, timeout: float) -> list[Finding]:
-    """Only that something listens: the case system may be down for a while (callbacks wait)."""
+    """That the endpoint is not disabled (a 410), and that something listens: the case system may be
+    down for a while (callbacks wait)."""
     if not s.status_callback_url:
         return []
+    if s.has_redis:
+        from notifier.messages.callbacks import disabled_since, pending
+
+        redis = redis_client(s)
+        try:
+            gone = await asyncio.wait_for(disabled_since(redis), timeout)
+            waiting = await asyncio.wait_for(pending(redis), timeout) if gone else 0
+        except (RedisError, OSError, asyncio.TimeoutError):
+            gone = None  # check_redis reports it
+        finally:
+            await redis.aclose()
+        if gone and gone.get("url") == s.status_callback_url:
+            return [Finding("status callbacks", FAIL, f"{s.status_callback_url} answered 410 Gone at {gone.get('at')}: "
+                                                      f"callbacks are disabled and {waiting} subject(s) wait in Redis; "
+                                                      "fix the receiver, then run `notifier callbacks enable`")]
     parts = urlsplit(s.status_callback_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
@@ -254,7 +294,8 @@ async def run_checks(env: Mapping[str, str] | None = None, timeout: float = 5.0)
     except ConfigError as exc:
         return [Finding("configuration", FAIL, str(exc))]
     findings = [Finding("configuration", OK, "every variable parses")]
-    for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_data_dir):
+    for local in (check_secrets, check_sms_settings, check_public_url, check_console, check_organisation,
+                  check_data_dir):
         findings += local(settings)
     remote: list[Callable[[Settings, float], Awaitable[list[Finding]]]] = [
         check_redis, check_smtp, check_sms_gateway, check_suomifi, check_callback_receiver]

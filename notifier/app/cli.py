@@ -1,4 +1,4 @@
-"""`notifier` command line: run, web, worker, digest, announcement, check, demo."""
+"""`notifier` command line: run, web, worker, digest, announcement, check, callbacks, demo."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from notifier.app.logging_setup import configure
 def _settings() -> Settings:
     try:
         return Settings.from_env()
-    except ConfigError as exc:
-        sys.exit(f"notifier: {exc}")
+    except ConfigError as exc:  # exit 2: the configuration is wrong (the message names the setting)
+        print(f"notifier: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def _need_redis(settings: Settings, command: str) -> None:
@@ -105,6 +106,35 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return asyncio.run(run_by_hand(settings, week, args.wait, as_json=args.json))
 
 
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    """`notifier callbacks status|enable`: see, or lift, the stop a 410 Gone put on status callbacks."""
+    from notifier.messages.callbacks import disabled_since, enable, pending
+    from notifier.app.connection import redis_client
+
+    settings = _settings()
+    _need_redis(settings, "callbacks")
+
+    async def go() -> int:
+        redis = redis_client(settings)
+        try:
+            gone = await disabled_since(redis)
+            waiting = await pending(redis)
+            if args.action == "enable":
+                was_off = await enable(redis)
+                print("status callbacks enabled again" if was_off else "status callbacks were not disabled",
+                      f"({waiting} subject(s) queued)")
+                return 0
+            if gone:
+                print(f"disabled: {gone.get('url')} answered 410 Gone at {gone.get('at')} ({waiting} subject(s) queued)")
+                return 1
+            print(f"enabled ({waiting} subject(s) queued)")
+            return 0
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(go())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="notifier", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="print the checks that passed too")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each service")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("callbacks", help="status callbacks: `status`, or `enable` after the case system answered 410 Gone (needs REDIS_URL)")
+    p.add_argument("action", choices=["status", "enable"])
+    p.set_defaults(func=cmd_callbacks)
 
     p = sub.add_parser("demo", help="send sample events through a temporary service and show what went out")
     p.add_argument("--data-dir", type=Path, default=None)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from notifier.casework.names import Bilingual, Party
 
 
 class ConfigError(ValueError):
@@ -23,13 +25,11 @@ LETTER_BACKENDS = ("outbox", "suomifi")
 SMTP_TLS_MODES = ("none", "starttls", "tls")
 
 
-@dataclass(frozen=True)
-class Party:
-    """The TE-office or the provider as named in messages when an event does not say."""
-
-    name: str
-    phone: str = ""
-    email: str = ""
+#: Neutral names used when neither an event nor the configuration names a body (never a closed one).
+DEFAULT_OFFICE_NAME = Bilingual("Työllisyyspalvelut", "Sysselsättningstjänsterna")
+DEFAULT_PROVIDER_NAME = Bilingual("Palveluntuottaja", "Serviceproducenten")
+#: ASCII only: alphanumeric sender ids take letters and digits, at most 11 (and are registered by name).
+DEFAULT_SMS_SENDER = "Tyollisyys"
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class Settings:
     sms_backend: str = "outbox"
     sms_url: str = "https://gatewayapi.com"
     sms_token: str | None = None
-    sms_sender: str = "TE-palvelut"
+    sms_sender: str = DEFAULT_SMS_SENDER
     sms_callback_token: str | None = None
 
     # Letters (README "Letters"): outbox PDFs, or Suomi.fi Messages for clients with a personal id.
@@ -73,10 +73,13 @@ class Settings:
     suomifi_posti_password: str | None = None
     suomifi_posti_email: str | None = None
     suomifi_poll_events: bool = True  # workers read Suomi.fi status events every minute
-    # The TE-office's postal address: the sender block of letters, and the return address on paper.
+    # The authority's postal address: the sender block of letters, and the return address on paper.
+    # `_sv`: the Swedish forms (Bangårdsgatan, Åbo) for Swedish letters, when they differ.
     office_street: str = ""
     office_postal_code: str = ""
     office_city: str = ""
+    office_street_sv: str = ""
+    office_city_sv: str = ""
 
     # Staff communication (README "Staff: digest, pages and announcements").
     signing_secrets: tuple[str, ...] = ()
@@ -85,8 +88,9 @@ class Settings:
     coordinators: tuple[str, ...] = ()
     digest_schedule: tuple[int, int, int] | None = (0, 7, 0)  # weekday (0 = Monday), hour, minute
 
-    office: Party = Party("TE-toimisto", "0295 025 500")
-    provider: Party = Party("Palveluntuottaja")
+    # The authority and the provider named in messages when an event does not say (README).
+    office: Party = Party(DEFAULT_OFFICE_NAME)
+    provider: Party = Party(DEFAULT_PROVIDER_NAME)
 
     # Reliability knobs (see README "Guarantees").
     retry_base_seconds: float = 30.0
@@ -105,6 +109,9 @@ class Settings:
     # Status callbacks to the case system (README "Status callbacks"): Standard-Webhooks-signed.
     status_callback_url: str | None = None
     status_callback_secret: str | None = None
+    # How long a callback is retried after its event (Standard Webhooks: "a retry schedule spanning
+    # multiple days"); separate from the messages' window, which is about people getting a message.
+    status_callback_retry_window_seconds: float = 3 * 86400.0
 
     @property
     def has_redis(self) -> bool:
@@ -155,7 +162,7 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"NOTIFIER_TIMEZONE: unknown time zone {tz_name!r}") from None
 
-        sender = get("NOTIFIER_SMS_SENDER", "TE-palvelut")
+        sender = get("NOTIFIER_SMS_SENDER", DEFAULT_SMS_SENDER)
         if not 1 <= len(sender) <= 11:
             raise ConfigError("NOTIFIER_SMS_SENDER must be 1 to 11 characters")
         if choice("NOTIFIER_SMS_BACKEND", "outbox", SMS_BACKENDS) == "gatewayapi" and not get("NOTIFIER_SMS_TOKEN"):
@@ -172,9 +179,7 @@ class Settings:
                          "NOTIFIER_OFFICE_STREET", "NOTIFIER_OFFICE_POSTAL_CODE", "NOTIFIER_OFFICE_CITY"):
                 if not get(name):
                     raise ConfigError(f"{name} is required with NOTIFIER_LETTER_BACKEND=suomifi")
-        posti = [get(f"NOTIFIER_SUOMIFI_POSTI_{k}") for k in ("USERNAME", "PASSWORD", "EMAIL")]
-        if any(posti) and not all(posti):
-            raise ConfigError("NOTIFIER_SUOMIFI_POSTI_USERNAME, _PASSWORD and _EMAIL go together")
+        posti = parse_posti([get(f"NOTIFIER_SUOMIFI_POSTI_{k}") or "" for k in ("USERNAME", "PASSWORD", "EMAIL")])
 
         return cls(
             redis_url=get("REDIS_URL") or None,
@@ -214,6 +219,8 @@ class Settings:
             office_street=get("NOTIFIER_OFFICE_STREET", ""),
             office_postal_code=get("NOTIFIER_OFFICE_POSTAL_CODE", ""),
             office_city=get("NOTIFIER_OFFICE_CITY", ""),
+            office_street_sv=get("NOTIFIER_OFFICE_STREET_SV", ""),
+            office_city_sv=get("NOTIFIER_OFFICE_CITY_SV", ""),
             signing_secrets=tuple(k.strip() for k in get("NOTIFIER_SIGNING_SECRET", "").split(",") if k.strip()),
             staff_email_domains=tuple(
                 d.strip().lower().lstrip("@") for d in get("NOTIFIER_STAFF_EMAIL_DOMAINS", "").split(",") if d.strip()
@@ -221,12 +228,12 @@ class Settings:
             digest_schedule=digest_schedule,
             coordinators=coordinators,
             office=Party(
-                get("NOTIFIER_OFFICE_NAME", "TE-toimisto"),
-                get("NOTIFIER_OFFICE_PHONE", "0295 025 500"),
+                bilingual_setting(get, "NOTIFIER_OFFICE_NAME", DEFAULT_OFFICE_NAME),
+                get("NOTIFIER_OFFICE_PHONE", ""),
                 get("NOTIFIER_OFFICE_EMAIL", ""),
             ),
             provider=Party(
-                get("NOTIFIER_PROVIDER_NAME", "Palveluntuottaja"),
+                bilingual_setting(get, "NOTIFIER_PROVIDER_NAME", DEFAULT_PROVIDER_NAME),
                 get("NOTIFIER_PROVIDER_PHONE", ""),
                 get("NOTIFIER_PROVIDER_EMAIL", ""),
             ),
@@ -241,7 +248,47 @@ class Settings:
             subscribe_limit_per_hour=int(number("NOTIFIER_SUBSCRIBE_LIMIT_PER_HOUR", 20, int)),
             status_callback_url=callback_url,
             status_callback_secret=callback_secret,
+            status_callback_retry_window_seconds=number("NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS", 3 * 86400.0),
         )
+
+
+#: Lengths the Suomi.fi Messages v2 schema `PostiMessaging` sets (as quoted in issue 15 from
+#: https://api.messages.suomi.fi/docs/messages-api.yaml): `username` exactly 6 characters, `password`
+#: exactly 4, `contactDetails.email` 5 to 256. A letter carrying anything else is refused with 400.
+POSTI_LENGTHS = {
+    "NOTIFIER_SUOMIFI_POSTI_USERNAME": (6, 6),
+    "NOTIFIER_SUOMIFI_POSTI_PASSWORD": (4, 4),
+    "NOTIFIER_SUOMIFI_POSTI_EMAIL": (5, 256),
+}
+
+
+def parse_posti(values: list[str]) -> list[str]:
+    """The Posti printing contract (username, password, e-mail): all three or none, each of the length
+    Suomi.fi takes, so that a wrong one stops the start instead of every paper letter."""
+    values = [v.strip() for v in values]
+    if any(values) and not all(values):
+        raise ConfigError("NOTIFIER_SUOMIFI_POSTI_USERNAME, _PASSWORD and _EMAIL go together")
+    if any(values):
+        for (name, (low, high)), value in zip(POSTI_LENGTHS.items(), values):
+            if not low <= len(value) <= high:
+                size = f"exactly {low}" if low == high else f"{low} to {high}"
+                raise ConfigError(f"{name} must be {size} characters (Suomi.fi's PostiMessaging), not {len(value)}")
+    return values
+def bilingual_setting(get: Any, name: str, default: Bilingual) -> Bilingual:
+    """`NAME` (the same in both languages) and/or `NAME_FI`, `NAME_SV` (each overrides `NAME`).
+
+    None set: `default`. Only one language set: messages in the other language use it and record
+    the fallback (`name_fallback`), as with a name an event gives in one language.
+    """
+    both = (get(name) or "").strip()
+    fi = (get(f"{name}_FI") or "").strip() or both
+    sv = (get(f"{name}_SV") or "").strip() or both
+    if not fi and not sv:
+        return default
+    for var, value in ((f"{name}_FI", fi), (f"{name}_SV", sv)):
+        if len(value) > 200 or any(ord(c) < 32 for c in value):
+            raise ConfigError(f"{var} must be one line of at most 200 characters")
+    return Bilingual(fi or None, sv or None)
 
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -77,7 +77,9 @@ def build_letter_channels(settings: Settings) -> dict[str, Channel]:
             posti = PostiMessaging(s.suomifi_posti_username, s.suomifi_posti_password, s.suomifi_posti_email)
         client = SuomiFiClient(s.suomifi_url, s.suomifi_username or "", s.suomifi_password or "",
                                timeout=s.send_timeout_seconds)
-        channels[SUOMIFI] = SuomiFiLetter(client, s.suomifi_service_id or "", posti)
+        # Without a printing contract letters go electronic-only, and to the outbox for clients without
+        # an active mailbox (channels/letter/suomifi.py).
+        channels[SUOMIFI] = SuomiFiLetter(client, s.suomifi_service_id or "", posti, outbox=s.outbox_dir / "letter")
     return channels
 
 

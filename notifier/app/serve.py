@@ -30,6 +30,10 @@ async def serve(
     """Serve until SIGINT/SIGTERM (or `stop` is set): then stop taking requests, let running
     jobs finish, and return."""
     stop = stop or asyncio.Event()
+    from notifier.staff.list_headers import unsubscribe_url_problem
+
+    if problem := unsubscribe_url_problem(settings):
+        log.warning("%s", problem, extra={"event": "config.unsubscribe-not-https"})
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

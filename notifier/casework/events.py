@@ -12,14 +12,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from notifier.casework.addressing import Address, read_address, read_personal_id
+from notifier.casework.names import Bilingual, Party, coerce_fields, read_bilingual
 from notifier.validation import Invalid, Reader
-
-
-@dataclass(frozen=True)
-class Party:
-    name: str
-    phone: str | None = None
-    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +45,7 @@ def read_party(r: Reader, key: str) -> Party | None:
     sub = r.child(key, required=False)
     if sub is None:
         return None
-    name = sub.string("name")
+    name = read_bilingual(sub, "name")
     phone = sub.string("phone", required=False, max_length=40)
     email = sub.email("email")
     return Party(name, phone, email) if name else None
@@ -88,16 +82,26 @@ def parse_client_referred(data: Reader) -> ClientReferred | None:
 
 @dataclass(frozen=True)
 class Location:
-    name: str
-    street: str | None = None
+    """Where a session is held; name, street and city in fi and/or sv (Ratapihankatu/Bangårdsgatan)."""
+
+    name: Bilingual
+    street: Bilingual | None = None
     postal_code: str | None = None
-    city: str | None = None
+    city: Bilingual | None = None
+
+    def __post_init__(self) -> None:
+        coerce_fields(self, "name", "street", "city")
 
     @property
     def address(self) -> str:
-        """`Työnvälityspiste, Ratapihankatu 36, 20100 Turku` (the parts that are given)."""
-        town = " ".join(p for p in (self.postal_code, self.city) if p)
-        return ", ".join(p for p in (self.name, self.street, town) if p)
+        """`Työnvälityspiste, Ratapihankatu 36, 20100 Turku` (the Finnish forms of the parts given)."""
+        return self.address_in("fi")
+
+    def address_in(self, language: str) -> str:
+        """The parts that are given, each in `language` (else in the other one)."""
+        town = " ".join(p for p in (self.postal_code, self.city.text(language) if self.city else None) if p)
+        street = self.street.text(language) if self.street else None
+        return ", ".join(p for p in (self.name.text(language), street, town) if p)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class KickoffSession:
     site: str
     location: Location
     staff: SessionStaff
+    provider: Party | None = None  # the provider holding the session, when the event names it
 
 
 @dataclass(frozen=True)
@@ -145,10 +150,10 @@ class KickoffCancelled:
 
 
 def read_location(r: Reader) -> Location | None:
-    name = r.string("name")
-    street = r.string("street", required=False)
+    name = read_bilingual(r, "name")
+    street = read_bilingual(r, "street", required=False)
     postal_code = r.string("postal_code", required=False, max_length=10)
-    city = r.string("city", required=False, max_length=100)
+    city = read_bilingual(r, "city", required=False, max_length=100)
     return Location(name, street, postal_code, city) if name else None
 
 
@@ -172,12 +177,13 @@ def read_kickoff_session(r: Reader) -> KickoffSession | None:
     location = read_location(location_r) if location_r else None
     staff_r = r.child("staff")
     staff = read_staff(staff_r) if staff_r else None
+    provider = read_party(r, "provider")
     if starts_at and ends_at and ends_at <= starts_at:
         r.fail("ends_at", "must be after starts_at")
         return None
     if None in (sid, starts_at, ends_at, site, location, staff):
         return None
-    return KickoffSession(sid, starts_at, ends_at, site, location, staff)  # type: ignore[arg-type]
+    return KickoffSession(sid, starts_at, ends_at, site, location, staff, provider)  # type: ignore[arg-type]
 
 
 def parse_kickoff_scheduled(data: Reader) -> KickoffScheduled | None:

@@ -18,14 +18,8 @@ Handler = Callable[[Any, Runtime], Awaitable[Outcome]]
 
 
 def defaults(rt: Runtime) -> Defaults:
-    from notifier.casework.events import Party
-
     s = rt.settings
-    return Defaults(
-        office=Party(s.office.name, s.office.phone or None, s.office.email or None),
-        provider=Party(s.provider.name, s.provider.phone or None, s.provider.email or None),
-        suomifi=s.letter_backend == "suomifi",
-    )
+    return Defaults(office=s.office, provider=s.provider, suomifi=s.letter_backend == "suomifi")
 
 
 async def client_referred(event: ClientReferred, rt: Runtime) -> Outcome:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from notifier.casework.events import Client, ClientReferred, Party
+from notifier.casework.names import Localizer
 from notifier.messages.model import EMAIL, LETTER, NO_CHANNEL, SUOMIFI, PlannedMessage, Recipient
 
 REFERRAL = "referral"
@@ -26,9 +27,10 @@ class Defaults:
     suomifi: bool = False
 
 
-def party_dict(party: Party | None, default: Party) -> dict[str, Any]:
+def party_dict(party: Party | None, default: Party, localize: Localizer, field: str) -> dict[str, Any]:
+    """The party as a template reads it: its name in the recipient's language (`localize`)."""
     p = party or default
-    return {"name": p.name, "phone": p.phone or "", "email": p.email or ""}
+    return {"name": localize(p.name, f"{field}.name"), "phone": p.phone or "", "email": p.email or ""}
 
 
 def referral_letter_channel(client: Client, suomifi: bool) -> str:
@@ -64,14 +66,17 @@ def plan_referral(event: ClientReferred, defaults: Defaults) -> list[PlannedMess
     client = event.client
     channel = referral_letter_channel(client, defaults.suomifi)
     recipient = letter_recipient(client, channel)
+    localize = Localizer(client.language)
     context = {
         "first_name": client.first_name,
         "last_name": client.last_name,
         "referred_at": event.referred_at.isoformat(),
-        "office": party_dict(event.office, defaults.office),
-        "provider": party_dict(event.provider, defaults.provider),
+        "office": party_dict(event.office, defaults.office, localize, "office"),
+        "provider": party_dict(event.provider, defaults.provider, localize, "provider"),
     }
     refs = {"client": client.id}
+    fallback = tuple(localize.fallbacks)
     if channel == NO_CHANNEL:
-        return [PlannedMessage(REFERRAL, NO_CHANNEL, recipient, context, refs, failure="no-channel")]
-    return [PlannedMessage(REFERRAL, channel, recipient, context, refs)]
+        return [PlannedMessage(REFERRAL, NO_CHANNEL, recipient, context, refs, failure="no-channel",
+                               name_fallback=fallback)]
+    return [PlannedMessage(REFERRAL, channel, recipient, context, refs, name_fallback=fallback)]

@@ -206,8 +206,8 @@ INVALID = {
     "email": N_("Enter an e-mail address like name@example.fi"),
     "phone": N_("Enter a phone number like 040 1234567 or +358401234567"),
     "language": N_("Choose a language"),
-    "organisation": N_("Use lower-case letters, digits, - or _, like te-office"),
-    "site": N_("Use lower-case letters, digits, - or _, like te-office"),
+    "organisation": N_("Use lower-case letters, digits, - or _, like employment-area"),
+    "site": N_("Use lower-case letters, digits, - or _, like employment-area"),
 }
 TOO_LONG = N_("Use at most %(max)s characters")
 SMS_TOO_LONG = N_("With SMS, the text may be at most %(max)s characters")

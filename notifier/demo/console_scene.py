@@ -18,7 +18,7 @@ import aiohttp
 from notifier.demo.context import Demo
 
 #: The demo's coordinator (`notifier demo` sets NOTIFIER_COORDINATORS to this address).
-DEMO_COORDINATOR = "koordinaattori@ely-keskus.example"
+DEMO_COORDINATOR = "koordinaattori@elinvoimakeskus.example"  # Lounais-Suomen elinvoimakeskus
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _LINK = re.compile(r"https?://\S+/console/sign-in/[A-Za-z0-9_.\-]+")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
@@ -37,8 +37,15 @@ from notifier.app.runtime import Runtime
 from notifier.app.serve import serve
 
 
-OFFICE = {"name": "TE-toimisto, Turku", "phone": "0295 044 000"}
+#: Today's bodies (PILOT.md, "Who is who in 2026"): the employment area refers, a company provides.
+OFFICE = {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"},
+          "phone": "02 262 3000"}
 PROVIDER = {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@tyoelamaninfopiste.example"}
+
+
+def next_weekday(day: date) -> date:
+    """`day`, or the Monday after it when it falls on a weekend: sessions are held on weekdays."""
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
 
 
 async def referrals(demo: Demo) -> None:
@@ -57,11 +64,13 @@ async def referrals(demo: Demo) -> None:
 
 
 async def kickoff(demo: Demo) -> None:
-    """A kickoff info session five days ahead: invitations (e-mail with a calendar entry, or SMS),
-    then attendance with two absentees, who get the no-show SMS at once, and the call-prompt
-    e-mail to the session's staff member; one call's outcome is recorded through the API."""
+    """A kickoff info session on the first weekday five days ahead or later: invitations (e-mail
+    with a calendar entry, or SMS; the place in the client's language), then attendance with two
+    absentees, who get the no-show SMS at once (the staff member has no phone, so it gives the
+    provider's number), and the call-prompt e-mail to the session's staff member; one call's
+    outcome is recorded through the API."""
     tz = demo.settings.timezone
-    day = datetime.now(tz).date() + timedelta(days=5)
+    day = next_weekday(datetime.now(tz).date() + timedelta(days=5))
     starts = datetime.combine(day, clock_time(9), tzinfo=tz)
     session_id = f"S-{day:%Y-%m-%d}-TKU"
     invitees = [
@@ -76,8 +85,11 @@ async def kickoff(demo: Demo) -> None:
     session = {
         "id": session_id, "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
         "site": "turku",
-        "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100", "city": "Turku"},
-        "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@example.fi", "language": "fi"},
+        "location": {"name": "Työnvälityspiste", "street": {"fi": "Ratapihankatu 36", "sv": "Bangårdsgatan 36"},
+                     "postal_code": "20100", "city": {"fi": "Turku", "sv": "Åbo"}},
+        "staff": {"id": "ST-7", "name": "Maija Meikäläinen", "email": "maija.meikalainen@tyoelamaninfopiste.example",
+                  "language": "fi"},
+        "provider": PROVIDER,
     }
     await demo.event("kickoff.scheduled", {"session": session, "invitees": invitees})
     ids = await demo.event("kickoff.attendance", {"session_id": session_id, "attended": ["C-1002", "C-1003"],
@@ -187,7 +199,10 @@ def run_demo(data_dir: Path | None, keep_running: bool = False) -> int:
     configure("WARNING")
     if data_dir is None:
         data_dir = Path(tempfile.mkdtemp(prefix="notifier-demo-"))
-    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir)})
+    # The authority as a deployment configures it (kickoff events do not name it): the employment area.
+    settings = Settings.from_env({"NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_OFFICE_NAME_FI": OFFICE["name"]["fi"],
+                                  "NOTIFIER_OFFICE_NAME_SV": OFFICE["name"]["sv"],
+                                  "NOTIFIER_OFFICE_PHONE": OFFICE["phone"]})
     settings, _notes = local_settings(settings)
     settings = with_case_system(settings)  # the demo's case system takes status callbacks
     settings = settings.with_(coordinators=(DEMO_COORDINATOR,))  # who may sign in to the console

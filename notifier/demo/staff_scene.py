@@ -19,25 +19,26 @@ from notifier.staff.keys import run_messages_key
 from notifier.demo.context import Demo
 
 STAFF = {
-    "TKU-TE-1": {"name": "Tiina Turunen", "email": "tiina.turunen@te-toimisto.example", "language": "fi",
-                 "organisation": "te-office", "site": "turku"},
+    # TA: the employment area (työllisyysalue); PR: the provider.
+    "TKU-TA-1": {"name": "Tiina Turunen", "email": "tiina.turunen@tyollisyysalue.turku.example", "language": "fi",
+                 "organisation": "employment-area", "site": "turku"},
     "TKU-PR-1": {"name": "Sofia Lindqvist", "email": "sofia.lindqvist@infopiste.example", "language": "sv",
                  "organisation": "provider", "site": "turku"},
-    "SAL-TE-1": {"name": "Sami Salonen", "email": "sami.salonen@te-toimisto.example", "phone": "040 765 4321",
-                 "language": "fi", "organisation": "te-office", "site": "salo"},
+    "SAL-TA-1": {"name": "Sami Salonen", "email": "sami.salonen@tyollisyyspalvelut.salo.example", "phone": "040 765 4321",
+                 "language": "fi", "organisation": "employment-area", "site": "salo"},
     "SAL-PR-1": {"name": "Saara Sjöblom", "email": "saara.sjoblom@infopiste.example", "phone": "050 123 9876",
                  "language": "sv", "organisation": "provider", "site": "salo"},
 }
 
 CHANGES = [
     {"title": {"fi": "Poissaolijalle soitetaan heti alkuinfon alettua",
-               "sv": "Den som uteblir ringer vi upp genast när infotillfället har börjat"},
+               "sv": "Den som uteblir ringer vi upp genast när startinfon har börjat"},
      "body": {"fi": "Turussa sovittu käytäntö koskee nyt kaikkia toimipaikkoja: soita jokaiselle poissaolijalle "
                     "heti alkuinfon alettua ja kerro, että palvelu on velvoittava.\n\n"
                     "Soittolista tulee sähköpostiisi automaattisesti.",
               "sv": "Arbetssättet som avtalades i Åbo gäller nu alla verksamhetsställen: ring alla som uteblir genast "
-                    "när infotillfället har börjat och berätta att tjänsten är obligatorisk.\n\n"
-                    "Ringlistan kommer automatiskt till din e-post."},
+                    "när startinfon har börjat och berätta att tjänsten är obligatorisk.\n\n"
+                    "Samtalslistan kommer automatiskt till din e-post."},
      "effective_from": "2026-12-07"},
     {"title": {"fi": "Uusi CV-pohja valmennukseen"},
      "body": {"fi": "Käytä valmennuksessa 1.12. alkaen uutta yhteistä CV-pohjaa. Vanha pohja poistuu käytöstä."},
@@ -45,9 +46,9 @@ CHANGES = [
 ]
 
 ANNOUNCEMENT = {
-    "subject": {"fi": "Salon alkuinfo siirtyy torstaihin", "sv": "Infotillfället i Salo flyttas till torsdag"},
+    "subject": {"fi": "Salon alkuinfo siirtyy torstaihin", "sv": "Startinfon i Salo flyttas till torsdag"},
     "body": {"fi": "Ensi viikon alkuinfo pidetään torstaina klo 9 tavallisessa paikassa.",
-             "sv": "Nästa veckas infotillfälle hålls på torsdag kl. 9 på det vanliga stället."},
+             "sv": "Nästa veckas startinfo hålls på torsdag kl. 9 på det vanliga stället."},
     "audience": {"sites": ["salo"]},
     "channels": ["email", "sms"],
 }
@@ -64,7 +65,7 @@ async def staff_scene(demo: "Demo") -> None:
     demo.message_ids += digest_ids
 
     # Tiina opens her digest and presses "I have read this" under the first change.
-    tiina = await demo.runtime.store.find("staff", "TKU-TE-1")
+    tiina = await demo.runtime.store.find("staff", "TKU-TA-1")
     [digest] = [m for m in tiina if m.template == "digest"]
     eml = demo.settings.outbox_dir / "email" / f"{digest.id}.eml"
     await _wait_file(eml)

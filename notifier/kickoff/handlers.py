@@ -31,8 +31,12 @@ from notifier.validation import FieldError, Invalid
 
 
 def office(rt: Runtime) -> Party:
-    o = rt.settings.office
-    return Party(o.name, o.phone or None, o.email or None)
+    return rt.settings.office
+
+
+def provider(rt: Runtime) -> Party:
+    """The configured provider: a no-show's number to call when the session's staff has none."""
+    return rt.settings.provider
 
 
 async def _existing(rt: Runtime, session_id: str) -> KickoffState:
@@ -45,7 +49,7 @@ async def _existing(rt: Runtime, session_id: str) -> KickoffState:
 async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
     sid = event.session.id
     existing = await load_session(rt.redis, rt.store.sealer, sid)
-    plan = plan_scheduled(event, existing, office(rt), rt.settings.timezone, utcnow())
+    plan = plan_scheduled(event, existing, office(rt), rt.settings.timezone, utcnow(), provider(rt))
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:
         reminders = {m.refs["client"]: i for m, i in zip(plan.messages, ids) if m.template == REMINDER and not m.failure}
@@ -57,7 +61,7 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
 
 async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
-    plan = plan_attendance(event, state, office(rt))
+    plan = plan_attendance(event, state, office(rt), provider(rt))
     prompt_ids = [new_id() for _ in plan.prompts]
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:
@@ -73,7 +77,7 @@ async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
 
 async def kickoff_cancelled(event: KickoffCancelled, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.session_id)
-    plan: KickoffPlan = plan_cancellation(event, state, office(rt), utcnow())
+    plan: KickoffPlan = plan_cancellation(event, state, office(rt), utcnow(), provider(rt))
 
     async def stage(pipe: Pipeline, ids: list[str]) -> None:
         now = utcnow()

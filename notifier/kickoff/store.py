@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 
 from notifier.casework.addressing import Address
 from notifier.casework.events import Client, KickoffSession, Location, SessionStaff
+from notifier.casework.names import Bilingual, Party
 from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
 from notifier.kickoff.keys import session_key, prompt_key, outcomes_key
@@ -40,6 +41,17 @@ def _client_dict(c: Client) -> dict[str, Any]:
 
 def _client(d: dict[str, Any]) -> Client:
     return Client(**{**d, "address": Address.from_dict(d.get("address"))})
+
+
+def _location(d: dict[str, Any]) -> Location:
+    """A stored location; names stored before they had two forms are plain strings."""
+    return Location(Bilingual.from_json(d["name"]) or Bilingual.same(""), Bilingual.from_json(d.get("street")),
+                    d.get("postal_code"), Bilingual.from_json(d.get("city")))
+
+
+def _party(d: dict[str, Any] | None) -> Party | None:
+    name = Bilingual.from_json(d.get("name")) if d else None
+    return Party(name, d.get("phone"), d.get("email")) if d and name else None
 
 
 def _expire_at(session: KickoffSession) -> int:
@@ -62,8 +74,11 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
     }
     loc, staff = s.location, s.staff
     personal = {
-        "location": {"name": loc.name, "street": loc.street, "postal_code": loc.postal_code, "city": loc.city},
+        "location": {"name": loc.name.to_json(), "street": loc.street.to_json() if loc.street else None,
+                     "postal_code": loc.postal_code, "city": loc.city.to_json() if loc.city else None},
         "staff": {"name": staff.name, "email": staff.email, "language": staff.language, "phone": staff.phone},
+        "provider": ({"name": s.provider.name.to_json(), "phone": s.provider.phone, "email": s.provider.email}
+                     if s.provider else None),
         "invitees": [_client_dict(c) for c in state.invitees],
     }
     key = session_key(s.id)
@@ -83,8 +98,9 @@ async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> Kickoff
         starts_at=datetime.fromisoformat(meta["starts_at"]),
         ends_at=datetime.fromisoformat(meta["ends_at"]),
         site=meta["site"],
-        location=Location(**personal["location"]),
+        location=_location(personal["location"]),
         staff=SessionStaff(meta["staff_id"], staff["name"], staff["email"], staff["language"], staff.get("phone")),
+        provider=_party(personal.get("provider")),
     )
     return KickoffState(
         session=session,

@@ -19,17 +19,37 @@ The state lives in Redis, so a worker restart (or a dead worker: its lease runs 
 nothing; an event may then be posted twice, with the same `webhook-id`, which receivers use to
 drop duplicates (Standard Webhooks).
 
-Answers: 2xx delivered; 429, 5xx, timeouts and connection errors are retried with the message
-backoff (`NOTIFIER_RETRY_*`, counted from the event's time, `Retry-After` honoured); any other
-answer (4xx, 3xx) is dropped at once and logged: the receiver said it will never take it.
+Answers (Standard Webhooks, "Delivery success and failure": "A webhook delivery is considered
+successful if it was responded to with a `2xx` status code ..., and it is considered a failure in
+any other scenario"; "`3xx`: Failure"; "`410 Gone`: ... Sender should disable the webhook endpoint,
+and stop sending it messages"):
+  2xx            delivered.
+  410 Gone       the endpoint is **disabled**: `callbacks:disabled` (hash: url, at) is set and
+                 nothing more is posted. Decision: events are **kept queued**, not dropped (the
+                 head that got the 410 included); the case system gets them, in order, once
+                 someone re-enables the endpoint (`notifier callbacks enable`, or a new
+                 `NOTIFIER_STATUS_CALLBACK_URL`: a different endpoint starts enabled).
+                 `notifier check` fails and `notifier_status_callbacks_disabled` is 1 meanwhile.
+  anything else  (3xx, 4xx, 429, 5xx, timeouts, connection errors) a failed attempt, retried with
+                 the message backoff (`NOTIFIER_RETRY_BASE_SECONDS`, `_MAX_SECONDS`, jitter;
+                 `Retry-After` honoured) until `NOTIFIER_STATUS_CALLBACK_RETRY_WINDOW_SECONDS`
+                 (default 3 days: the spec recommends "a retry schedule spanning multiple days")
+                 after the event, then dropped and logged (`callback.expired`). The window
+                 counts from the event, also while the endpoint is disabled: events that waited
+                 longer than it get one attempt each once it is enabled again.
+
+`webhook-id`s are opaque ("not be allowed to include any `.`", Standard Webhooks "Signature
+scheme"), at most 256 characters, and the same for every attempt at one event (`wire_id`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -50,6 +70,7 @@ from notifier.messages.keys import CALLBACK_METRICS as METRICS
 from notifier.messages.keys import CALLBACK_QUEUE_PREFIX as QUEUE_PREFIX
 from notifier.messages.keys import CALLBACK_TRIES as TRIES
 from notifier.messages.keys import CALLBACKS_DUE as DUE
+from notifier.messages.keys import CALLBACKS_DISABLED as DISABLED
 
 log = logging.getLogger("notifier.callbacks")
 
@@ -123,8 +144,23 @@ def call_outcome_event(prompt_id: str, session_id: str, client_id: str, staff_id
                      "staff_id": staff_id, "outcome": outcome}}
 
 
+_WIRE_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def wire_id(event_id: str) -> str:
+    """The `webhook-id` for an event: the stored id when it is plain (letters, digits, `_`, `-`; up to
+    256), else a digest of it, so ids holding a `.` (as acknowledgement ids recorded by older versions
+    could) or longer ones still go out opaque and the same on every attempt."""
+    if _WIRE_ID.fullmatch(event_id):
+        return event_id
+    return "evt_" + hashlib.sha256(event_id.encode()).hexdigest()[:40]
+
+
 def acknowledgement_event(change_id: str, staff_id: str, at: datetime) -> dict[str, Any]:
-    return {"id": f"ack_{change_id}_{staff_id}", "type": PRACTICE_CHANGE_ACKNOWLEDGED, "at": _iso(at),
+    """One per person and change (the first acknowledgement): the id is a digest of both, because
+    staff ids may hold `.` and `:`, which a `webhook-id` must not."""
+    digest = hashlib.sha256(f"{change_id}\n{staff_id}".encode()).hexdigest()[:40]
+    return {"id": f"ack_{digest}", "type": PRACTICE_CHANGE_ACKNOWLEDGED, "at": _iso(at),
             "data": {"practice_change_id": change_id, "staff_id": staff_id}}
 
 
@@ -186,6 +222,16 @@ end
 return 1
 """
 
+# 410 Gone: keep the head where it is (not a try: the endpoint is off, not the event) and make it due
+# at once, so that it goes first when the endpoint is enabled again.
+_PARK = """
+redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
+if redis.call('LINDEX', KEYS[3], 0) ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('HINCRBY', KEYS[4], ARGV[4], 1)
+return 1
+"""
+
 # A temporary failure: count the try and make the head due again at the retry time.
 _RETRY = """
 redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
@@ -210,7 +256,7 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Answer:
-    """How one post went: `delivered`, `retry` or `refused`, and the HTTP status or error kind."""
+    """How one post went: `delivered`, `retry` or `gone`, and the HTTP status or error kind."""
 
     result: str
     code: str
@@ -218,11 +264,26 @@ class Answer:
 
 
 def classify(status: int) -> str:
+    """`delivered` (2xx), `gone` (410: disable the endpoint) or `retry` (every other answer, 3xx included)."""
     if 200 <= status < 300:
         return "delivered"
-    if status == 429 or status >= 500:
-        return "retry"
-    return "refused"
+    if status == 410:
+        return "gone"
+    return "retry"
+
+
+async def disabled_since(redis: Redis) -> dict[str, str] | None:
+    """The endpoint's 410 record (`url`, `at`, `answer`), or None while callbacks are enabled."""
+    raw = await redis.hgetall(DISABLED)
+    return {k.decode(): v.decode() for k, v in raw.items()} if raw else None
+
+
+async def enable(redis: Redis) -> bool:
+    """Post again (`notifier callbacks enable`): what is queued goes out in order. True if it was off."""
+    removed = int(await redis.delete(DISABLED))
+    if removed:
+        log.warning("status callbacks enabled again", extra={"event": "callback.enabled"})
+    return bool(removed)
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -254,6 +315,7 @@ class CallbackDispatcher:
         self._claim = redis.register_script(_CLAIM)
         self._done = redis.register_script(_DONE)
         self._retry = redis.register_script(_RETRY)
+        self._park = redis.register_script(_PARK)
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -288,8 +350,21 @@ class CallbackDispatcher:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), IDLE_SECONDS)
 
+    async def is_disabled(self) -> bool:
+        """A 410 from this URL disables it; one recorded for another URL is stale (the setting changed)."""
+        url = await self.redis.hget(DISABLED, "url")
+        if url is None:
+            return False
+        if url.decode() != self.url:
+            await self.redis.delete(DISABLED)
+            log.warning("status callbacks: the endpoint that answered 410 is no longer configured; posting to the new one")
+            return False
+        return True
+
     async def run_once(self) -> int:
-        """Post the head of every due stream once; returns how many were posted."""
+        """Post the head of every due stream once; returns how many were posted (0 while disabled)."""
+        if await self.is_disabled():
+            return 0
         claimed = await self.claim()
         results = await asyncio.gather(*(self.deliver(c) for c in claimed), return_exceptions=True)
         for c, result in zip(claimed, results):
@@ -310,10 +385,11 @@ class CallbackDispatcher:
         assert self._http is not None
         body = json.dumps(public_payload(event, self.settings.timezone), separators=(",", ":"), ensure_ascii=False)
         now = datetime.now(timezone.utc)
+        webhook_id = wire_id(event["id"])
         headers = {
-            "webhook-id": event["id"],
+            "webhook-id": webhook_id,
             "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": self.webhook.sign(event["id"], now, body),
+            "webhook-signature": self.webhook.sign(webhook_id, now, body),
             "content-type": "application/json",
         }
         try:
@@ -327,7 +403,7 @@ class CallbackDispatcher:
             return Answer("retry", f"error-{type(exc).__name__}")
 
     async def deliver(self, claimed: Claimed) -> str:
-        """Post one stream's head and record the outcome; returns it (delivered, retry, refused, expired)."""
+        """Post one stream's head and record the outcome; returns it (delivered, retry, disabled, expired)."""
         event = claimed.event
         answer = await self.post(event)
         keys = [DUE, TRIES, queue_key(claimed.stream), METRICS]
@@ -337,15 +413,17 @@ class CallbackDispatcher:
             await self._done(keys=keys, args=[claimed.stream, claimed.raw, to_ms(now), f"{event['type']}|delivered", answer_field])
             log.debug("status callback %s (%s) delivered", event["id"], event["type"])
             return "delivered"
-        if answer.result == "refused":
-            await self._done(keys=keys, args=[claimed.stream, claimed.raw, to_ms(now), f"{event['type']}|refused", answer_field])
-            log.warning("status callback %s (%s) refused with %s; dropped, not retried",
-                        event["id"], event["type"], answer.code,
-                        extra={"event": "callback.refused", "callback_id": event["id"], "answer": answer.code})
-            return "refused"
+        if answer.result == "gone":
+            await self.redis.hset(DISABLED, mapping={"url": self.url, "at": _iso(now), "answer": answer.code})
+            await self._park(keys=keys, args=[claimed.stream, claimed.raw, to_ms(now), f"{event['type']}|disabled", answer_field])
+            log.error("status callback %s (%s) answered 410 Gone: the endpoint is disabled and callbacks are kept "
+                      "queued until `notifier callbacks enable`", event["id"], event["type"],
+                      extra={"event": "callback.disabled", "callback_id": event["id"], "answer": answer.code})
+            return "disabled"
         s = self.settings
         at = next_attempt_at(claimed.tries + 1, datetime.fromisoformat(event["at"]), now,
-                             base=s.retry_base_seconds, cap=s.retry_max_seconds, window=s.retry_window_seconds)
+                             base=s.retry_base_seconds, cap=s.retry_max_seconds,
+                             window=s.status_callback_retry_window_seconds)
         if at is not None and answer.retry_after:
             at = max(at, now + timedelta(seconds=min(answer.retry_after, s.retry_max_seconds)))
         if at is None:

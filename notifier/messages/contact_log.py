@@ -1,6 +1,6 @@
 """The contact log: every message to a client and every call made to them, with times, no content.
 
-The provider reports to the steering group how often each client was contacted; the TE-office
+The provider reports to the steering group how often each client was contacted; the authority
 wants to see that the letters went out. Both read this instead of keeping their own records.
 
 Messages come from the message store (records and histories; the sealed personal part is never

@@ -9,6 +9,7 @@ see README "Guarantees").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import time
@@ -20,17 +21,18 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from channels.base import Channel, PermanentFailure, TemporaryFailure
+from notifier.messages.keys import SMS_REF_TTL_SECONDS, TAKEOVERS, sms_ref_key
 
 from notifier.messages import status as st
 from notifier.messages.compose import CannotCompose, Composer
 from notifier.app.config import Settings
+from notifier.messages.model import SMS
 from notifier.messages.queue import add_job, deliver_job_id
 from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.retry import next_attempt_at
 from notifier.messages.model import Message
 from notifier.messages.store import MessageStore, Transition
 from notifier.clock import utcnow
-from notifier.messages.keys import TAKEOVERS
 
 log = logging.getLogger("notifier.delivery")
 #: A send must be done this long before its lease runs out (time to write its status).
@@ -158,6 +160,10 @@ class Deliverer:
             return st.TECHNICAL_FAILURE
         await self._persist(lambda: self.store.move(message.id, st.SENT, provider_ref=provider_ref or "",
                                                     lease_token=token, send_seconds=_since(started)))
+        if provider_ref and message.channel == SMS:
+            # Delivery reports without our userref are matched on the gateway's id (web/sms_status.py).
+            with contextlib.suppress(RedisError):
+                await self.redis.set(sms_ref_key(provider_ref), message.id, ex=SMS_REF_TTL_SECONDS)
         return st.SENT
 
     async def _persist(self, write: Callable[[], Awaitable[T]]) -> T:

@@ -46,6 +46,8 @@ POLL_LOCK_KEY = f"{PREFIX}suomifi:events:lock"
 
 CALLBACKS_DUE = f"{PREFIX}callbacks:due"
 CALLBACK_TRIES = f"{PREFIX}callbacks:tries"
+#: Hash (url, at, answer) set when the endpoint answered 410 Gone: nothing is posted while it exists.
+CALLBACKS_DISABLED = f"{PREFIX}callbacks:disabled"
 CALLBACK_QUEUE_PREFIX = f"{PREFIX}callbacks:q:"
 #: Counters of posted callbacks (`notifier_status_callbacks_total`, `..._answers_total`).
 CALLBACK_METRICS = f"{PREFIX}metrics:callbacks"
@@ -59,6 +61,14 @@ def rate_key(channel: str) -> str:
 METRIC_MESSAGES = f"{PREFIX}metrics:messages"
 METRIC_SEND = f"{PREFIX}metrics:send"
 METRIC_WEBHOOKS = f"{PREFIX}metrics:webhooks"
+
+#: Where the gateway's message id leads to ours (Redis key, kept 7 days), so that a delivery report
+#: without our `userref` can still be matched (`notifier/web/sms_reports.py`).
+SMS_REF_TTL_SECONDS = 7 * 86400
+
+
+def sms_ref_key(gateway_id: str) -> str:
+    return f"{PREFIX}sms:ref:{gateway_id}"
 
 #: The work queue (`queue.py`): a stream of work due now, read by the workers' consumer group,
 #: and a sorted set of work due later (retries, `send_at`, rate-limited sends) by due time.

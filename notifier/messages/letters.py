@@ -2,7 +2,7 @@
 
 `compose_letter` turns any e-mail template (`referral`, `kickoff-invitation`, …) into a letter in
 the recipient's language: the template's own text under the letter layout, the sender block from
-the event's TE-office and the configured office address, today's date (Babel, the letter's
+the event's authority (employment area or municipality) and the configured office address, today's date (Babel, the letter's
 locale) and the recipient's name and address. `channels.letter.render_pdf` lays it out.
 
 `poll_suomifi_events` is the scheduled job's body: it reads `GET /v2/events` from the stored
@@ -62,15 +62,18 @@ def postal_address(address: Mapping[str, Any] | None, language: str) -> PostalAd
     return PostalAddress(parsed.street, parsed.postal_code, parsed.city, parsed.country, country_name)
 
 
-def sender_party(settings: Settings, office: Mapping[str, Any] | None) -> LetterParty:
-    """The TE-office the event names (else the configured one), at the configured address."""
+def sender_party(settings: Settings, office: Mapping[str, Any] | None, language: str = "fi") -> LetterParty:
+    """The authority the event names (else the configured one), at the configured address; in a
+    Swedish letter the address's Swedish forms (`NOTIFIER_OFFICE_STREET_SV`, `_CITY_SV`) when set."""
     s = settings
     office = office or {}
     address = None
-    if s.office_street and s.office_postal_code and s.office_city:
-        address = PostalAddress(s.office_street, s.office_postal_code, s.office_city)
+    street = (s.office_street_sv if language == "sv" else "") or s.office_street
+    city = (s.office_city_sv if language == "sv" else "") or s.office_city
+    if street and s.office_postal_code and city:
+        address = PostalAddress(street, s.office_postal_code, city)
     return LetterParty(
-        name=str(office.get("name") or s.office.name),
+        name=str(office.get("name") or s.office.name.text(language)),
         address=address,
         phone=str(office.get("phone") or s.office.phone or ""),
         email=str(office.get("email") or s.office.email or ""),
@@ -99,7 +102,7 @@ def compose_letter(
         title=content.title,
         paragraphs=content.paragraphs,
         date=letter_date(today, language),
-        sender=sender_party(settings, context.get("office")),
+        sender=sender_party(settings, context.get("office"), language),
         recipient=LetterParty(name=str(recipient.get("name") or ""),
                               address=postal_address(recipient.get("address"), language)),
         labels=LetterLabels(date=labels["date"], reference=labels["reference"], page=labels["page"],

@@ -34,6 +34,7 @@ from notifier.messages.keys import (
     WORK_STREAM,
     ACTIVE,
     CALLBACK_METRICS,
+    CALLBACKS_DISABLED,
     CALLBACKS_DUE,
     METRIC_MESSAGES,
     METRIC_SEND,
@@ -80,6 +81,7 @@ class Snapshot:
     queue_scheduled: int = 0
     unsettled: int = 0
     callbacks_pending: int = 0
+    callbacks_disabled: bool = False
     takeovers: int = 0
     digest_runs: int = 0
     digest_last_run: float | None = None
@@ -100,8 +102,9 @@ async def snapshot(redis: Redis) -> Snapshot:
         pipe.xlen(WORK_STREAM)
         pipe.zcard(DIGEST_RUNS)
         pipe.zrange(DIGEST_RUNS, -1, -1, withscores=True)
+        pipe.exists(CALLBACKS_DISABLED)
         (messages, send, webhooks, callbacks, due_later, queued_later, unsettled, cb_pending, takeovers, stream, runs,
-         last) = await pipe.execute()
+         last, cb_disabled) = await pipe.execute()
     # Due now: on the work stream (read or not yet), or in the due set with its time passed.
     due = int(stream) + int(due_later)
     queued = int(stream) + int(queued_later)
@@ -112,7 +115,8 @@ async def snapshot(redis: Redis) -> Snapshot:
     return Snapshot(
         messages=ints(messages), send={k.decode(): float(v) for k, v in send.items()}, webhooks=ints(webhooks),
         callbacks=ints(callbacks), queue_due=int(due), queue_scheduled=int(queued) - int(due),
-        unsettled=int(unsettled), callbacks_pending=int(cb_pending), takeovers=int(takeovers or 0),
+        unsettled=int(unsettled), callbacks_pending=int(cb_pending), callbacks_disabled=bool(cb_disabled),
+        takeovers=int(takeovers or 0),
         digest_runs=int(runs), digest_last_run=float(last[0][1]) / 1000 if last else None,
     )
 
@@ -164,6 +168,9 @@ class SnapshotCollector(Collector):
         yield GaugeMetricFamily("notifier_messages_unsettled", "Messages not yet sent or final.", value=s.unsettled)
         yield GaugeMetricFamily("notifier_status_callbacks_pending", "Messages and other subjects with status callbacks still to post.",
                                 value=s.callbacks_pending)
+        yield GaugeMetricFamily("notifier_status_callbacks_disabled",
+                                "1 while the case system's endpoint is disabled (it answered 410 Gone); callbacks wait "
+                                "until `notifier callbacks enable`.", value=int(s.callbacks_disabled))
         yield CounterMetricFamily("notifier_send_takeovers", "Sends taken over from a worker that died mid-send.", value=s.takeovers)
         yield CounterMetricFamily("notifier_digest_runs", "Runs of the weekly digest (cron, CLI and API).", value=s.digest_runs)
         if s.digest_last_run is not None:

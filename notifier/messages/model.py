@@ -41,6 +41,8 @@ class PlannedMessage:
     may appear in logs. `context` feeds the template and may hold personal data.
     `failure` set means the message is recorded straight away as `permanent-failure` with that
     reason (e.g. `no-channel`), so that the case system can see it was never sent.
+    `name_fallback` lists the fields (`office.name`, `location.street`, …) given only in the other
+    language than the recipient's, so the text uses that form (shown in the API's message record).
     """
 
     template: str
@@ -50,6 +52,7 @@ class PlannedMessage:
     refs: dict[str, str] = field(default_factory=dict)
     send_at: datetime | None = None
     failure: str | None = None
+    name_fallback: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,3 +79,4 @@ class Message:
     reason: str = ""
     provider_ref: str = ""
     lease_token: str = ""
+    name_fallback: tuple[str, ...] = ()

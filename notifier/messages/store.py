@@ -141,6 +141,8 @@ class MessageStore:
             "created_at": created,
             "send_at": _iso(planned.send_at) if planned.send_at else None,
         }
+        if planned.name_fallback:
+            meta["name_fallback"] = list(planned.name_fallback)  # field names only: no personal data
         personal = {"recipient": planned.recipient.to_dict(), "context": planned.context}
         status = st.PERMANENT_FAILURE if planned.failure else st.CREATED
         pipe.hset(
@@ -239,6 +241,7 @@ class MessageStore:
             reason=fields.get(b"reason", b"").decode(),
             provider_ref=fields.get(b"provider_ref", b"").decode(),
             lease_token=fields.get(b"lease_token", b"").decode(),
+            name_fallback=tuple(meta.get("name_fallback", ())),
         )
 
     # -- moving status ----------------------------------------------------------------------

@@ -60,7 +60,7 @@ class DuplicateEmail(Exception):
 
 
 def read_code(r: Reader, key: str, required: bool = True) -> str | None:
-    """An organisation or site code such as `te-office` or `turku` (lower-cased)."""
+    """An organisation or site code such as `employment-area` or `turku` (lower-cased)."""
     value = r.string(key, required, max_length=64)
     if value is None:
         return None

@@ -47,12 +47,15 @@ def N_(message: str) -> str:
     return message
 
 
-#: Labels for organisation codes (others are shown as they are).
+#: Labels for organisation codes (others are shown as they are). `te-office` and `ely-centre`
+#: are codes from before 2025/2026 that directories may still hold: labelled as today's bodies.
 ORGANISATION_LABELS = {
-    "te-office": N_("TE-office"),
+    "employment-area": N_("Employment area"),
+    "te-office": N_("Employment area"),
     "provider": N_("Service provider"),
     "municipality": N_("Municipality"),
-    "ely-centre": N_("ELY Centre"),
+    "elinvoimakeskus": N_("Elinvoimakeskus"),
+    "ely-centre": N_("Elinvoimakeskus"),
 }
 #: Place names in each language (bilingual municipalities have two).
 SITE_NAMES = {"turku": {"fi": "Turku", "sv": "Åbo"}, "salo": {"fi": "Salo", "sv": "Salo"}}

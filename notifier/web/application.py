@@ -36,7 +36,9 @@ async def problem_middleware(request: web.Request, handler):  # type: ignore[no-
         return exc.response()
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/problem+json":
-            return problem(exc.status, exc.reason)
+            # Keep the error's own headers: a 405 must carry `Allow` (RFC 9110 15.5.6), a 413 may carry
+            # `Retry-After`, and so on; only the body and its type are replaced.
+            return problem(exc.status, exc.reason, headers=exc.headers)
         raise
     except RedisError as exc:
         log.error("redis unavailable while answering %s %s: %s", request.method, request.path, type(exc).__name__)

@@ -131,8 +131,16 @@ CODE = string("Lower-case code: letters, digits, `-`, `_`.", pattern=r"^[a-z0-9]
 STATUSES = sorted(st.ALL)
 
 
+def bilingual(max_length: int = 200) -> Schema:
+    """A name a client reads: one string (both languages), or its Finnish and/or Swedish form."""
+    text = string(minLength=1, maxLength=max_length)
+    return {"oneOf": [text, obj({"fi": text, "sv": text}, description="At least one of the two.", minProperties=1)],
+            "description": "A string (the same in both languages) or `{\"fi\": …, \"sv\": …}`; a client gets "
+                           "their language's form, else the other one (recorded in the message's `name_fallback`)."}
+
+
 def schemas() -> dict[str, Schema]:
-    party = obj({"name": string(minLength=1, maxLength=200), "phone": string(maxLength=40),
+    party = obj({"name": bilingual(), "phone": string(maxLength=40),
                  "email": string(format="email")}, ["name"])
     address = obj({"street": string("Up to 3 lines.", minLength=1), "postal_code": string(minLength=1, maxLength=20),
                    "city": string(minLength=1), "country": string("ISO 3166 code, default FI.", pattern="^[A-Z]{2}$")},
@@ -148,9 +156,10 @@ def schemas() -> dict[str, Schema]:
     session = obj({
         "id": ID, "starts_at": string("In the future.", format="date-time"),
         "ends_at": string("After `starts_at`.", format="date-time"), "site": CODE,
-        "location": obj({"name": string(minLength=1), "street": string(), "postal_code": string(), "city": string()},
-                        ["name"]),
+        "location": obj({"name": bilingual(), "street": bilingual(), "postal_code": string(maxLength=10),
+                         "city": bilingual(100)}, ["name"]),
         "staff": staff_in_event,
+        "provider": ref("Party"),
     }, ["id", "starts_at", "ends_at", "site", "location", "staff"])
 
     def event(type_: str, data: Schema, description: str) -> Schema:
@@ -161,6 +170,9 @@ def schemas() -> dict[str, Schema]:
         "language": LANGUAGE, "status": string(enum=STATUSES), "reason": nullable(string()),
         "created_at": string(LOCAL_TIME, format="date-time"), "send_at": nullable(string(format="date-time")),
         "attempts": {"type": "integer", "minimum": 0},
+        "name_fallback": array(string(), description="Fields (`office.name`, `location.street`, …) the event or the configuration "
+                                         "gave only in the other language than the recipient's: the text uses that "
+                                         "form. Fill in the missing language to fix it for the next messages."),
         "client_id": string(), "staff_id": string(), "session_id": string(),
         "recipient": obj({k: nullable(string("Masked.")) for k in ("email", "phone", "address", "personal_id")}),
         "history": array(obj({"status": string(enum=STATUSES), "at": string(format="date-time"),

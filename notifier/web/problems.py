@@ -2,37 +2,38 @@
 
 from __future__ import annotations
 
+import http
 import json
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from aiohttp import web
 
 from notifier.validation import FieldError
 
 PROBLEM_TYPE = "application/problem+json"
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    503: "Service Unavailable",
-}
 
 
-def problem(status: int, detail: str, errors: Iterable[FieldError] = (), **extra: object) -> web.Response:
-    body: dict[str, object] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+def title_for(status: int) -> str:
+    """RFC 9457 4.2.1: with `type: about:blank` the title is the status code's phrase."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def problem(status: int, detail: str, errors: Iterable[FieldError] = (), *,
+            headers: Mapping[str, str] | None = None, **extra: object) -> web.Response:
+    """A problem answer; `headers` are kept (e.g. the `Allow` of a 405, RFC 9110 15.5.6)."""
+    body: dict[str, object] = {"type": "about:blank", "title": title_for(status), "status": status, "detail": detail}
     errs = [e.to_dict() for e in errors]
     if errs:
         body["errors"] = errs
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE, headers=headers)
+    out = {k: v for k, v in (headers or {}).items() if k.lower() not in ("content-type", "content-length")}
+    if status == 401:
+        out.setdefault("WWW-Authenticate", "Bearer")
+    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False), content_type=PROBLEM_TYPE,
+                        headers=out or None)
 
 
 class Problem(Exception):

@@ -55,6 +55,7 @@ def message_view(m: Message, tz: ZoneInfo) -> dict[str, Any]:
         "created_at": local(m.created_at, tz),
         "send_at": local(m.send_at, tz),
         "attempts": m.attempts,
+        "name_fallback": list(m.name_fallback),
         **{f"{ref}_id": value for ref, value in m.refs.items()},
         "recipient": {"email": mask_email(m.recipient.email), "phone": mask_phone(m.recipient.phone),
                       "address": mask_address(m.recipient.address),

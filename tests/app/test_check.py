@@ -25,7 +25,9 @@ def production_env(redis_url: str, data_dir: Path, **extra: str) -> dict[str, st
         "REDIS_URL": redis_url, "NOTIFIER_DATA_DIR": str(data_dir), "NOTIFIER_WEBHOOK_SECRET": SECRET,
         "NOTIFIER_API_TOKEN": "a-long-enough-api-token", "NOTIFIER_DATA_KEY": generate_key(),
         "NOTIFIER_SIGNING_SECRET": "a-long-enough-signing-secret", "NOTIFIER_PUBLIC_URL": "https://notifier.example",
-        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@ely-keskus.example",
+        "NOTIFIER_COORDINATORS": "kirsi.koordinaattori@elinvoimakeskus.example",
+        "NOTIFIER_OFFICE_NAME_FI": "Turun seudun työllisyysalue", "NOTIFIER_OFFICE_NAME_SV": "Åbonejdens sysselsättningsområde",
+        "NOTIFIER_OFFICE_PHONE": "02 262 3000",
     }
     env.update(extra)
     return env
@@ -76,8 +78,8 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
                              NOTIFIER_DATA_KEY="not-a-fernet-key", NOTIFIER_EMAIL_BACKEND="smtp",
                              NOTIFIER_SMTP_HOST="127.0.0.1", NOTIFIER_SMTP_PORT=str(dead),
                              NOTIFIER_SMS_BACKEND="gatewayapi", NOTIFIER_SMS_URL=gateway_url,
-                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="TE-palvelut",
-                             NOTIFIER_COORDINATORS="")
+                             NOTIFIER_SMS_TOKEN="wrong-token", NOTIFIER_SMS_SENDER="Tyollisyys",
+                             NOTIFIER_COORDINATORS="", NOTIFIER_OFFICE_PHONE="")
         findings = await run_checks(env, timeout=3)
     finally:
         await server.close()
@@ -86,6 +88,7 @@ async def test_every_problem_is_one_line_and_fails_the_check(redis_url, tmp_path
         assert found[check] == FAIL, (check, findings)
     assert found["SMS sender"] == WARN and found["SMS delivery reports"] == WARN
     assert found["console"] == WARN  # nobody could sign in to the coordinators' console
+    assert found["organisation"] == WARN  # a no-show SMS could be left without a number to call
     text, code = report(findings, as_json=False)
     assert code == 1
     lines = text.splitlines()
@@ -110,3 +113,28 @@ def test_cli_json_output_and_exit_status(redis_url, tmp_path):
     code, answer = run({"NOTIFIER_EMAIL_BACKEND": "pigeon"})
     assert code == 1 and answer["checks"] == [{"check": "configuration", "level": "fail",
                                                "detail": "NOTIFIER_EMAIL_BACKEND must be one of outbox, smtp, not 'pigeon'"}]
+
+
+async def test_digests_with_a_plain_http_public_url_fail_the_check(redis_url, tmp_path, caplog):
+    """RFC 8058: the one-click List-Unsubscribe URI must be https. Loopback (a trial) and digests off pass."""
+    import asyncio
+
+    from notifier.app.config import Settings
+    from notifier.app.serve import serve
+    from notifier.staff.list_headers import unsubscribe_url_problem
+
+    env = production_env(redis_url, tmp_path / "data", NOTIFIER_PUBLIC_URL="http://notifier.example")
+    found = {f.check: f for f in await run_checks(env, timeout=3)}
+    assert found["public URL"].level == FAIL and "RFC 8058" in found["public URL"].detail
+    assert levels(await run_checks({**env, "NOTIFIER_DIGEST_SCHEDULE": "off"}, timeout=3))["public URL"] == OK
+    for url in ("https://notifier.example", "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"):
+        assert unsubscribe_url_problem(Settings(public_url=url)) is None, url
+    # ...and the service says so when it starts.
+    stop, started = asyncio.Event(), asyncio.Event()
+    settings = Settings(public_url="http://notifier.example", redis_url=redis_url, data_dir=tmp_path)
+    task = asyncio.create_task(serve(settings, with_web=False, with_worker=False, stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), 10)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert any(getattr(r, "event", None) == "config.unsubscribe-not-https" and r.levelname == "WARNING"
+               for r in caplog.records)

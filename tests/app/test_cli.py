@@ -79,3 +79,49 @@ def test_run_embedded_referral_lands_in_outbox_and_sigterm_exits_0(tmp_path):
             proc.wait()
     output = proc.stdout.read() if proc.stdout else ""
     assert "Sven" not in output and "c-9001@example.fi" not in output  # no personal data in logs
+
+
+SUOMIFI_ENV = {
+    "NOTIFIER_LETTER_BACKEND": "suomifi", "NOTIFIER_SUOMIFI_USERNAME": "api", "NOTIFIER_SUOMIFI_PASSWORD": "pw",
+    "NOTIFIER_SUOMIFI_SERVICE_ID": "svc", "NOTIFIER_OFFICE_STREET": "Ratapihankatu 36",
+    "NOTIFIER_OFFICE_POSTAL_CODE": "20100", "NOTIFIER_OFFICE_CITY": "Turku",
+}
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("NOTIFIER_SUOMIFI_POSTI_USERNAME", "TKU"),      # Suomi.fi's PostiMessaging.username: exactly 6
+    ("NOTIFIER_SUOMIFI_POSTI_PASSWORD", "12345"),    # password: exactly 4
+    ("NOTIFIER_SUOMIFI_POSTI_EMAIL", "a@b"),         # contactDetails.email: 5 to 256
+])
+def test_a_posti_setting_of_the_wrong_length_stops_the_start(tmp_path, setting, value):
+    posti = {"NOTIFIER_SUOMIFI_POSTI_USERNAME": "TKU001", "NOTIFIER_SUOMIFI_POSTI_PASSWORD": "4321",
+             "NOTIFIER_SUOMIFI_POSTI_EMAIL": "posti@te.example", setting: value}
+    proc = subprocess.run([sys.executable, "-m", "notifier", "worker"], env=_env(tmp_path, **SUOMIFI_ENV, **posti),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert setting in proc.stderr and value not in proc.stderr  # names the setting, never echoes a secret
+
+
+def test_callbacks_status_and_enable(tmp_path, redis_url):
+    """`notifier callbacks status` says a 410 stopped them (exit 1); `enable` lifts it (exit 0)."""
+    import redis as redis_sync
+
+    from notifier.messages.callbacks import DISABLED
+
+    url = "https://case.example/callbacks"
+    r = redis_sync.Redis.from_url(redis_url)
+    r.hset(DISABLED, mapping={"url": url, "at": "2026-11-30T09:00:00+00:00", "answer": "410"})
+    env = _env(tmp_path, REDIS_URL=redis_url, NOTIFIER_STATUS_CALLBACK_URL=url,
+               NOTIFIER_STATUS_CALLBACK_SECRET="whsec_dGhpcyBpcyBhIHRlc3QgY2FsbGJhY2sgc2VjcmV0IQ==")
+
+    def run(action: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "notifier", "callbacks", action], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    status = run("status")
+    assert status.returncode == 1 and "410" in status.stdout
+    enabled = run("enable")
+    assert enabled.returncode == 0 and "enabled again" in enabled.stdout
+    assert not r.exists(DISABLED)
+    assert run("status").returncode == 0
+    r.close()

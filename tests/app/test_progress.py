@@ -88,7 +88,7 @@ async def test_notifier_digest_shows_progress_on_a_terminal_and_json_for_scripts
 async def test_notifier_announcement_follows_the_messages_until_they_are_out(start_service, smtp):
     svc = await staff_service(start_service, smtp)
     for i in range(3):
-        await put_staff(svc, f"T-{i}", {**TURKU_FI, "email": f"t{i}@te-toimisto.example"})
+        await put_staff(svc, f"T-{i}", {**TURKU_FI, "email": f"t{i}@tyollisyysalue.example"})
     status, answer = await svc.api("POST", "/api/announcements", json={
         "subject": {"fi": "Tiedote"}, "body": {"fi": "Huomenna ei alkuinfoa."}, "audience": {}, "channels": ["email"]})
     assert status == 202, answer

@@ -170,3 +170,24 @@ async def test_accepted_webhook_queues_its_sends_atomically(start_service):
     [mid] = answer["messages"]
     assert await queued(svc.runtime.redis) == [(f"deliver:{mid}:0", "deliver", [mid])]
     assert await svc.runtime.store.status_of(mid) == "created"
+
+
+async def test_wrong_method_is_405_problem_with_allow(start_service):
+    """RFC 9110 15.5.6: a 405 lists the methods the resource takes; the problem body keeps it."""
+    svc = await start_service()
+    async with svc.http.delete(svc.url + URL) as resp:
+        assert resp.status == 405
+        assert resp.headers["Content-Type"].startswith("application/problem+json")
+        assert "POST" in {m.strip() for m in resp.headers["Allow"].split(",")}
+        body = await resp.json(content_type=None)
+    assert body["type"] == "about:blank" and body["title"] == "Method Not Allowed" and body["status"] == 405
+
+
+async def test_problem_title_is_the_status_phrase(start_service):
+    """RFC 9457 4.2.1: `about:blank` problems carry the status phrase as their title."""
+    import http
+
+    svc = await start_service()
+    body = doc(type_="client.vanished")
+    status, _, answer = await post(svc, body, signed_headers(SECRET, body, "msg_title_1"))
+    assert status == 422 and answer["title"] == http.HTTPStatus(422).phrase

@@ -17,7 +17,7 @@ import pytest
 from channels.email import Mailbox, build_email, recipients_of, wire_bytes
 from notifier.messages.render import Attachment, EmailContent
 
-SENDER = Mailbox("TE-palvelut, Turku", "notifier@te-toimisto.example")
+SENDER = Mailbox("Notifier, Turku", "notifier@tyollisyysalue.example")
 LONG_URL = "https://notifier.example/unsubscribe/" + "x" * 120
 
 CONTENTS = [
@@ -26,7 +26,7 @@ CONTENTS = [
         subject="Sinut on ohjattu tehostettuun työnvälityspalveluun – lue tämä huolellisesti ennen alkuinfoa",
         text="Hei " + "pitkä rivi ilman rivinvaihtoa " * 12 + "\n\n€ š Å\n", html="<p>Hei &amp; tervetuloa</p>\n",
         language="fi", headers={"List-Unsubscribe": f"<{LONG_URL}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                                "List-Id": "Practice changes <practice-changes.te-toimisto.example>"},
+                                "List-Id": "Practice changes <practice-changes.tyollisyysalue.example>"},
     ),
     EmailContent(
         subject="Inbjudan till informationsmöte", text="Hej Sven,\n", html="<p>Hej</p>\n", language="sv",
@@ -93,7 +93,7 @@ def test_fast_builder_says_what_the_default_policy_builder_says(content: EmailCo
     fast = as_received(build_email(content, to=to, sender=SENDER, message_id="m-1"))
     expected = as_received(reference(content, to=to, sender=SENDER, message_id="m-1"))
     assert summary(fast) == summary(expected)
-    assert fast["Date"] and fast["Message-ID"] == "<m-1@te-toimisto.example>"
+    assert fast["Date"] and fast["Message-ID"] == "<m-1@tyollisyysalue.example>"
     assert recipients_of(build_email(content, to=to, sender=SENDER, message_id="m-1")) == [to.address]
 
 

@@ -65,7 +65,7 @@ async def test_requests_follow_the_gatewayapi_protocol_and_5xx_is_retried(start_
     assert len(gateway.requests) == 2 and gateway.requests[0] == gateway.requests[1]
     body = gateway.requests[-1]
     assert gateway.headers[-1]["Authorization"] == f"Token {GATEWAY_TOKEN}"
-    assert body["sender"] == "TE-palvelut"
+    assert body["sender"] == "Tyollisyys"  # the neutral default
     assert body["recipients"] == [{"msisdn": 358401234567}]
     assert body["userref"] == invitation_id
     assert body["message"].startswith("Kallelse till startinfo")
@@ -107,6 +107,37 @@ async def test_delivery_reports_move_messages_and_never_back(start_service, gate
     # A report about someone else's message (the gateway id does not match) is ignored.
     status, answer = await gateway.report(svc.http, by_ref[ids[0]], "UNDELIVERABLE", gateway_id=1)
     assert answer["results"][0]["result"] == "ignored"
+
+
+async def test_accepted_is_final_and_reports_match_on_the_gateway_id(start_service, gateway):
+    """ACCEPTED is a final state in GatewayAPI's reports: `delivered` (reason `gatewayapi-accepted`).
+    A report without our userref is matched on the gateway's message id; `user_ref` is read too."""
+    svc = await start_with_gateway(start_service, gateway)
+    ids = await no_show_for(svc, gateway, {"C-1": "040 1111111", "C-2": "050 2222222", "C-3": "040 3333333"})
+    for mid in ids:
+        assert (await svc.final(mid)).status == "sent"
+    by_ref = {r["userref"]: r for r in gateway.requests}
+    status, answer = await gateway.report(svc.http, by_ref[ids[0]], "ACCEPTED")
+    assert status == 200 and answer["results"][0]["status"] == "delivered"
+    m = await svc.runtime.store.get(ids[0])
+    assert (m.status, m.reason) == ("delivered", "gatewayapi-accepted")
+    status, answer = await gateway.report(svc.http, by_ref[ids[1]], "UNDELIVERABLE", ref_field=None)
+    assert status == 200 and answer["results"][0] == {"userref": ids[1], "result": "moved", "status": "permanent-failure"}
+    status, answer = await gateway.report(svc.http, by_ref[ids[2]], "DELIVERED", ref_field="user_ref")
+    assert status == 200 and (await svc.runtime.store.get(ids[2])).status == "delivered"
+    status, answer = await gateway.report(svc.http, by_ref[ids[2]], "DELIVERED", ref_field=None, gateway_id=999999)
+    assert answer["results"][0]["result"] == "ignored"  # an id we never got back
+
+
+@pytest.mark.parametrize("refused", [401, 403])
+async def test_401_and_403_are_the_accounts_problem_retried_with_an_alert(start_service, gateway, caplog, refused):
+    svc = await start_with_gateway(start_service, gateway)
+    ids = await no_show_for(svc, gateway, {"C-1": "040 1111111"}, fail_with=[refused])
+    m = await svc.final(ids[0])
+    assert m.status == "sent"
+    assert [h.reason for h in m.history if h.status == "temporary-failure"] == [f"gatewayapi-{refused}"]
+    assert any(getattr(r, "event", None) == "gatewayapi.account-refused" and r.levelname == "ERROR"
+               for r in caplog.records)
 
 
 async def test_reports_without_the_callback_token_are_refused(start_service, gateway):

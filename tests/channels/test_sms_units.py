@@ -102,8 +102,8 @@ def worst_case_context(with_next: bool = True) -> dict:
         "next_session_starts_at": "2026-12-10T12:30:00+02:00" if with_next else None,
         "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100",
                      "city": "Turku", "address": "Työnvälityspiste, Ratapihankatu 36, 20100 Turku"},
-        "contact": {"name": "TE-toimisto, Varsinais-Suomi", "phone": "+358 295 044 000"},
-        "office": {"name": "TE-toimisto, Varsinais-Suomi", "phone": "+358 295 044 000", "email": ""},
+        "contact": {"name": "Turun seudun työllisyysalue", "phone": "+358 2 262 3000"},
+        "office": {"name": "Turun seudun työllisyysalue", "phone": "+358 2 262 3000", "email": ""},
         "first_name": "Anna-Liisa", "last_name": "Virtanen",
     }
 
@@ -131,7 +131,7 @@ def test_no_show_wording(renderer):
     sv = renderer.text("kickoff-no-show", "sv", worst_case_context())
     assert "to 3.12.2026" in fi and "velvoittava" in fi and "to 10.12.2026 klo 12.30" in fi and "työttömyysetuu" in fi
     assert "tors 3.12.2026" in sv and "obligatorisk" in sv and "tors 10.12.2026 kl. 12.30" in sv and "arbetslöshetsförmån" in sv
-    assert "+358 295 044 000" in fi and "+358 295 044 000" in sv
+    assert "+358 2 262 3000" in fi and "+358 2 262 3000" in sv
 
 
 # -- composition ----------------------------------------------------------------------------------------
@@ -143,12 +143,13 @@ def _sms_message(template: str, phone: str | None, context: dict, language: str 
 
 
 def test_composed_sms_body_is_the_counted_body(renderer):
-    composer = Composer(Settings(sms_sender="TE-palvelut"), renderer)
+    composer = Composer(Settings(sms_sender="Tyollisyys"), renderer)
     context = worst_case_context()
-    context["location"] = {**context["location"], "address": "Škola, Žitná 5"}  # forces UCS-2
+    context["location"] = {**context["location"], "name": "Škola", "street": "Žitná 5",
+                           "address": "Škola, Žitná 5"}  # forces UCS-2
     sms = composer.compose(_sms_message("kickoff-reminder", "+358401234567", context))
     assert isinstance(sms, OutgoingSms)
-    assert sms.to == "+358401234567" and sms.sender == "TE-palvelut"
+    assert sms.to == "+358401234567" and sms.sender == "Tyollisyys"
     assert "Škola" in sms.body  # not rewritten to fit GSM-7
     assert (sms.encoding, sms.segments) == count_parts(sms.body) and sms.encoding == "UCS-2"
 
@@ -164,10 +165,10 @@ def test_sms_without_phone_cannot_be_composed(renderer):
 
 def test_gatewayapi_request_body():
     channel = GatewayApiSms("https://gw.example", "tok", callback_url="https://n.example/webhooks/sms-status?token=s")
-    gsm = channel.request_body("m-1", OutgoingSms("+358401234567", "TE-palvelut", "Hei", "GSM-7", 1))
-    assert gsm == {"sender": "TE-palvelut", "message": "Hei", "recipients": [{"msisdn": 358401234567}],
+    gsm = channel.request_body("m-1", OutgoingSms("+358401234567", "Tyollisyys", "Hei", "GSM-7", 1))
+    assert gsm == {"sender": "Tyollisyys", "message": "Hei", "recipients": [{"msisdn": 358401234567}],
                    "userref": "m-1", "callback_url": "https://n.example/webhooks/sms-status?token=s"}
-    ucs = channel.request_body("m-2", OutgoingSms("+358401234567", "TE-palvelut", "Šárka", "UCS-2", 1))
+    ucs = channel.request_body("m-2", OutgoingSms("+358401234567", "Tyollisyys", "Šárka", "UCS-2", 1))
     assert ucs["encoding"] == "UCS2"
     assert "callback_url" not in GatewayApiSms("https://gw.example", "tok").request_body(
         "m-3", OutgoingSms("+358401234567", "X", "Hei", "GSM-7", 1))
@@ -177,7 +178,7 @@ def test_sms_sender_is_validated_at_startup():
     from notifier.app.config import ConfigError
 
     with pytest.raises(ConfigError, match="NOTIFIER_SMS_SENDER"):
-        Settings.from_env({"NOTIFIER_SMS_SENDER": "TE-palvelut-X"})
+        Settings.from_env({"NOTIFIER_SMS_SENDER": "Tyollisyys-X"})
     with pytest.raises(ConfigError, match="NOTIFIER_SMS_TOKEN"):
         Settings.from_env({"NOTIFIER_SMS_BACKEND": "gatewayapi"})
     assert Settings.from_env({"NOTIFIER_SMS_SENDER": "TEpalvelut1"}).sms_sender == "TEpalvelut1"

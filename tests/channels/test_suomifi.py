@@ -14,19 +14,24 @@ from pypdf import PdfReader
 
 from channels.base import PermanentFailure, TemporaryFailure
 from channels.letter import SuomiFiClient, SuomiFiLetter
+from channels.letter import PostiMessaging
 from channels.letter.suomifi import message_request, parse_events
 from tests.support.service import referral, wait_for
-from notifier.app.config import Settings
 from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
+from notifier.app.config import Settings
 from notifier.messages.keys import CONTINUATION_KEY
 from notifier.messages.letters import compose_letter, poll_suomifi_events
 from notifier.app.embedded_redis import free_port
 from notifier.messages.render import Renderer
 from notifier.app.worker import make_worker
-from tests.support.suomifi import HETU, PASSWORD, SERVICE_ID, USERNAME, FakeSuomiFi, event
+from tests.support.suomifi import HETU, PASSWORD, SERVICE_ID, USERNAME, FakeSuomiFi, event, schema_errors
+
+#: A printing contract of the lengths Suomi.fi takes (`PostiMessaging`: 6, 4, 5..256 characters).
+POSTI = dict(suomifi_posti_username="TKU001", suomifi_posti_password="4321", suomifi_posti_email="posti@te.example")
 
 ADDRESS = {"street": "c/o Virtanen\nYliopistonkatu 1 A 2", "postal_code": "20100", "city": "Turku"}
-OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku"}
+OFFICE = {"office_street": "Ratapihankatu 36", "office_postal_code": "20100", "office_city": "Turku",
+          "office_street_sv": "Bangårdsgatan 36", "office_city_sv": "Åbo"}
 
 
 @pytest.fixture
@@ -55,7 +60,7 @@ def _settings(url: str, **kw) -> dict:
 def _letter(language: str = "fi", address: dict | None = ADDRESS, message_id: str = "5e1f0000-0000-0000-0000-000000000001"):
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, Settings().timezone)
     context = {"first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
-               "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+               "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
                "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": ""}}
     return compose_letter(renderer, Settings(**OFFICE), message_id=message_id, template="referral",
                           language=language, context=context, today=date(2026, 11, 30),
@@ -63,8 +68,9 @@ def _letter(language: str = "fi", address: dict | None = ADDRESS, message_id: st
 
 
 async def test_referral_goes_through_suomifi_with_paper_fallback(start_service, suomifi):
+    """With a printing contract: the multichannel message, accepted by a stand-in enforcing the schema."""
     fake, url = suomifi
-    svc = await start_service(**_settings(url))
+    svc = await start_service(**_settings(url, **POSTI))
     data = referral("C-6001", "sv", first_name="Šárka", last_name="Žižková", personal_id=HETU, address=ADDRESS)
     status, answer = await svc.case.send("client.referred", data)
     assert status == 202
@@ -89,10 +95,13 @@ async def test_referral_goes_through_suomifi_with_paper_fallback(start_service, 
     assert paper["recipient"]["address"] == {
         "name": "Šárka Žižková", "additionalName": "c/o Virtanen", "streetAddress": "Yliopistonkatu 1 A 2",
         "zipCode": "20100", "city": "Turku", "countryCode": "FI"}
+    # A Swedish letter: the authority's Swedish name and the Swedish forms of its address.
     assert paper["sender"]["address"] == {
-        "name": "TE-toimisto, Turku", "streetAddress": "Ratapihankatu 36", "zipCode": "20100", "city": "Turku",
-        "countryCode": "FI"}
-    assert "printingAndEnvelopingService" not in paper  # not configured here
+        "name": "Åbonejdens sysselsättningsområde", "streetAddress": "Bangårdsgatan 36", "zipCode": "20100",
+        "city": "Åbo", "countryCode": "FI"}
+    assert paper["printingAndEnvelopingService"] == {"postiMessaging": {
+        "username": "TKU001", "password": "4321", "contactDetails": {"email": "posti@te.example"}}}
+    assert fake.refused == []
     # The uploaded attachment is the letter itself.
     upload = fake.attachments[attachment_id]
     assert upload["filename"] == "brev.pdf" and upload["content_type"] == "application/pdf"
@@ -123,16 +132,63 @@ async def test_without_an_address_the_message_is_electronic_only(suomifi, client
     assert sent["path"] == "/v2/messages/electronic" and "paperMail" not in sent["body"]
 
 
-async def test_posti_contract_is_passed_on_when_configured(start_service, suomifi):
+async def test_without_a_printing_contract_letters_go_electronic_only(start_service, suomifi):
+    """No Posti settings: `POST /v2/messages/electronic` (a multichannel message would be refused)."""
     fake, url = suomifi
-    svc = await start_service(**_settings(url, suomifi_posti_username="posti-user",
-                                          suomifi_posti_password="posti-pass", suomifi_posti_email="posti@te.example"))
+    svc = await start_service(**_settings(url))
     status, answer = await svc.case.send("client.referred", referral("C-6002", "fi", personal_id=HETU, address=ADDRESS))
     assert status == 202
-    assert (await svc.final(answer["messages"][0])).status == "sent"
-    paper = fake.messages[answer["messages"][0]]["body"]["paperMail"]
-    assert paper["printingAndEnvelopingService"] == {"postiMessaging": {
-        "username": "posti-user", "password": "posti-pass", "contactDetails": {"email": "posti@te.example"}}}
+    [message_id] = answer["messages"]
+    m = await svc.final(message_id)
+    assert (m.status, m.channel) == ("sent", "suomifi")
+    sent = fake.messages[message_id]
+    assert sent["path"] == "/v2/messages/electronic" and "paperMail" not in sent["body"]
+    assert m.provider_ref == str(sent["id"]) and fake.refused == []
+
+
+async def test_no_mailbox_and_no_printing_contract_falls_back_to_the_outbox(start_service, suomifi):
+    """Suomi.fi answers MAILBOX_NOT_IN_USE: a client with an address gets the PDF from the outbox."""
+    fake, url = suomifi
+    fake.no_mailbox.add(HETU)
+    svc = await start_service(**_settings(url))
+    status, answer = await svc.case.send("client.referred", referral("C-6004", "fi", personal_id=HETU, address=ADDRESS))
+    [message_id] = answer["messages"]
+    m = await svc.final(message_id)
+    assert (m.status, m.channel, m.provider_ref) == ("sent", "suomifi", "outbox")
+    assert message_id not in fake.messages
+    [(path, errors)] = fake.refused
+    assert path == "/v2/messages/electronic" and errors[0]["errorCode"] == "MAILBOX_NOT_IN_USE"
+    pdf = svc.outbox / "letter" / f"{message_id}.pdf"
+    assert pdf.exists() and (svc.outbox / "letter" / f"{message_id}.json").exists()
+    assert "Yliopistonkatu" in PdfReader(io.BytesIO(pdf.read_bytes())).pages[0].extract_text()
+
+
+async def test_error_code_becomes_the_failure_reason(start_service, suomifi):
+    """No mailbox and no address: nothing to fall back to; the record names Suomi.fi's errorCode."""
+    fake, url = suomifi
+    fake.no_mailbox.add(HETU)
+    svc = await start_service(**_settings(url))
+    status, answer = await svc.case.send("client.referred", referral("C-6005", "fi", personal_id=HETU))
+    [message_id] = answer["messages"]
+    m = await svc.final(message_id)
+    assert (m.status, m.reason) == ("permanent-failure", "suomifi-mailbox-not-in-use")
+
+
+def test_stand_in_refuses_what_suomifi_refuses():
+    """The stand-in's schema: a paper part without the printing contract, or with a 3-character Posti
+    username, or an electronic part without `bodyFormat`, is a 400 with validationErrors."""
+    letter = _letter()
+    posti = PostiMessaging("TKU001", "4321", "posti@te.example")
+    path, body = message_request(letter, "att-1", service_id=SERVICE_ID, posti=posti)
+    assert path == "/v2/messages" and schema_errors(path, body) == []
+    del body["paperMail"]["printingAndEnvelopingService"]
+    assert any("printingAndEnvelopingService" in e["error"] for e in schema_errors(path, body))
+    _, body = message_request(letter, "att-1", service_id=SERVICE_ID, posti=PostiMessaging("TKU", "4321", "p@te.fi"))
+    assert any("username" in e["error"] for e in schema_errors(path, body))
+    path, body = message_request(letter, "att-1", service_id=SERVICE_ID)
+    assert path == "/v2/messages/electronic" and schema_errors(path, body) == []
+    del body["electronic"]["bodyFormat"]
+    assert any("bodyFormat" in e["error"] for e in schema_errors(path, body))
 
 
 async def test_token_is_kept_until_near_expiry_and_renewed_after_401(suomifi, client):
@@ -180,6 +236,19 @@ async def test_unreachable_server_is_temporary():
         await c.close()
 
 
+@pytest.mark.parametrize("refused", [401, 403])
+async def test_login_refused_is_temporary_with_an_alert(suomifi, client, caplog, refused):
+    """401/403 at the token endpoint: our configuration (or IP allow-list), not the letter."""
+    fake, _ = suomifi
+    fake.refuse_login = refused
+    letter = _letter()
+    with pytest.raises(TemporaryFailure) as caught:
+        await SuomiFiLetter(client, SERVICE_ID).send(letter.message_id, letter)
+    assert caught.value.reason == f"suomifi-token-{refused}"
+    assert any(getattr(r, "event", None) == "suomifi.login-refused" and r.levelname == "ERROR" for r in caplog.records)
+    assert fake.messages == {}
+
+
 async def test_wrong_password_is_retried_not_dropped(suomifi):
     c = SuomiFiClient(suomifi[1], USERNAME, "wrong", timeout=5)
     await c.start()
@@ -207,7 +276,8 @@ async def test_server_5xx_then_success_through_the_worker(start_service, suomifi
 
 def test_message_request_is_pure_and_complete():
     letter = _letter()
-    path, body = message_request(letter, "att-1", service_id=SERVICE_ID)
+    path, body = message_request(letter, "att-1", service_id=SERVICE_ID,
+                                 posti=PostiMessaging("TKU001", "4321", "posti@te.example"))
     assert path == "/v2/messages"
     assert set(body) == {"externalId", "recipient", "sender", "electronic", "paperMail"}
     no_id = _letter().__class__(**{**letter.__dict__, "personal_id": None})

@@ -237,7 +237,7 @@ async def test_coordinator_removed_from_the_settings_loses_the_session(start_ser
     svc = await console_service(start_service, worker=False)
     b = await browsers.signed_in(svc)
     assert (await b.get("/console/staff")).status == 200
-    later = await console_service(start_service, worker=False, coordinators=("someone.else@ely-keskus.example",))
+    later = await console_service(start_service, worker=False, coordinators=("someone.else@elinvoimakeskus.example",))
     page = await b.get(later.url + "/console/staff")
     assert page.status == 403 and "Hallintanäkymä on vain koordinaattoreille" in page.text
     assert not [k async for k in svc.runtime.redis.scan_iter("notifier:console:session:*")]
@@ -279,7 +279,7 @@ async def test_forms_without_this_sessions_csrf_token_are_refused_and_change_not
     await with_staff(svc)
     change_id = await post_change(svc, GENERAL)
     b = await browsers.signed_in(svc)
-    someone_else = await browsers.signed_in(svc, "kalle.koordinaattori@ely-keskus.example")
+    someone_else = await browsers.signed_in(svc, "kalle.koordinaattori@elinvoimakeskus.example")
     await someone_else.get("/console/staff")
     foreign = someone_else.last.csrf  # type: ignore[union-attr]
     forms: list[tuple[str, dict[str, Any]]] = [
@@ -288,7 +288,7 @@ async def test_forms_without_this_sessions_csrf_token_are_refused_and_change_not
         (f"/console/practice-changes/{change_id}/remind", {"request_id": "r1"}),
         ("/console/announcements/new", {"action": "send", "subject_fi": "Hei", "body_fi": "Teksti",
                                         "channels": "email", "when": "now"}),
-        ("/console/staff/new", {"id": "N-1", "name": "Uusi Ihminen", "email": "uusi@te-toimisto.example",
+        ("/console/staff/new", {"id": "N-1", "name": "Uusi Ihminen", "email": "uusi@tyollisyysalue.example",
                                 "language": "fi", "organisation": "te-office", "site": "turku"}),
         ("/console/staff/T-1/edit", {"name": "Muutettu", "email": TURKU_FI["email"], "language": "fi",
                                      "organisation": "te-office", "site": "salo"}),
@@ -412,7 +412,7 @@ async def test_acknowledgement_table_and_a_reminder_to_those_who_have_not_read(s
     b = await browsers.signed_in(svc)
     page = await b.get(f"/console/practice-changes/{change_id}")
     captions = [visible(Page(0, c, {}, "")) for c in re.findall(r"<caption[^>]*>(.*?)</caption>", page.text, re.S)]
-    assert captions == ["Palveluntuottaja, Turku: 0 / 1", "TE-toimisto, Turku: 1 / 1"]
+    assert captions == ["Palveluntuottaja, Turku: 0 / 1", "Työllisyysalue, Turku: 1 / 1"]
     assert "Sami Salonen" not in page.text  # Salo is not concerned
     assert "Lukematta: 1." in visible(page) and "Tiina Turunen" in page.text and "Sofia Lindqvist" in page.text
 
@@ -620,6 +620,13 @@ async def test_message_log_by_client_and_message_id_with_status_history(start_se
     assert [visible(Page(0, li, {}, "")).split(": ", 1)[1].strip() for li in re.findall(r"<li>(.*?)</li>", history, re.S)] == [
         "Odottaa", "Lähetetään", "Lähetetty"]
     assert "<details open>" in page.text
+    assert "Nimet vain toisella kielellä" not in page.text  # the referral named the office in both languages
+    # A Swedish client of an office named in Finnish only: the log shows which name fell back.
+    data = referral("C-2009", "sv")
+    data["office"] = {"name": {"fi": "Salon kaupunki"}}
+    status, answer = await svc.case.send("client.referred", data)
+    page = await b.get(f"/console/messages?kind=message&id={answer['messages'][0]}")
+    assert "Nimet vain toisella kielellä" in page.text and "<code>office.name</code>" in page.text
     page = await b.get("/console/messages?kind=staff&id=nobody")
     assert "Tällä tunnuksella ei löytynyt viestejä." in page.text
     page = await b.get("/console/messages?kind=bogus&id=C-1001")
@@ -670,11 +677,11 @@ async def test_staff_directory_add_edit_filter_and_digest_switch(start_service, 
     form = await b.get("/console/staff/new")
     assert '<datalist id="site-options">' in form.text and 'name="digest" id="digest" checked' in form.text
     page = await b.post("/console/staff/new", {
-        "id": "TKU-TE-9", "name": "Uusi Työntekijä", "email": "uusi.tyontekija@te-toimisto.example",
+        "id": "TKU-TE-9", "name": "Uusi Työntekijä", "email": "uusi.tyontekija@tyollisyysalue.example",
         "phone": "040 765 4321", "language": "sv", "organisation": "TE-Office", "site": "turku", "digest": "on"})
     assert page.url.endswith("/console/staff?saved=TKU-TE-9") and "Tallennettu: TKU-TE-9" in page.text
     status, member = await svc.api("GET", "/api/staff/TKU-TE-9")
-    assert member == {"id": "TKU-TE-9", "name": "Uusi Työntekijä", "email": "uusi.tyontekija@te-toimisto.example",
+    assert member == {"id": "TKU-TE-9", "name": "Uusi Työntekijä", "email": "uusi.tyontekija@tyollisyysalue.example",
                       "phone": "+358407654321", "language": "sv", "organisation": "te-office", "site": "turku",
                       "digest": True}
 
@@ -682,7 +689,7 @@ async def test_staff_directory_add_edit_filter_and_digest_switch(start_service, 
     assert form.value_of("name") == "Uusi Työntekijä" and form.value_of("phone") == "+358407654321"
     assert 'value="sv" checked' in form.text and "TKU-TE-9" in form.text and 'name="id"' not in form.text
     await b.post("/console/staff/TKU-TE-9/edit", {
-        "name": "Uusi Työntekijä", "email": "uusi.tyontekija@te-toimisto.example", "phone": "",
+        "name": "Uusi Työntekijä", "email": "uusi.tyontekija@tyollisyysalue.example", "phone": "",
         "language": "fi", "organisation": "te-office", "site": "salo"})  # digest box left unticked
     status, member = await svc.api("GET", "/api/staff/TKU-TE-9")
     assert member["site"] == "salo" and member["phone"] is None and member["language"] == "fi" and not member["digest"]
@@ -712,7 +719,7 @@ async def test_staff_form_errors_are_next_to_the_field_with_the_input_kept(start
     assert page.field_error("email") == "Virhe: Anna sähköpostiosoite, esimerkiksi nimi@esimerkki.fi"
     assert page.field_error("phone") == "Virhe: Anna puhelinnumero, esimerkiksi 040 1234567 tai +358401234567"
     assert page.field_error("language") == "Virhe: Valitse kieli"
-    assert page.field_error("organisation") == "Virhe: Käytä pieniä kirjaimia, numeroita, - tai _, esimerkiksi te-office"
+    assert page.field_error("organisation") == "Virhe: Käytä pieniä kirjaimia, numeroita, - tai _, esimerkiksi employment-area"
     assert page.field_error("site") is None
     assert page.value_of("email") == "not-an-address" and page.value_of("organisation") == "TE office"
     page = await b.post("/console/staff/new", {
@@ -720,7 +727,7 @@ async def test_staff_form_errors_are_next_to_the_field_with_the_input_kept(start
         "organisation": "te-office", "site": "turku"})
     assert page.status == 409 and page.field_error("email") == "Virhe: Osoite on jo toisella henkilöllä (T-1)"
     page = await b.post("/console/staff/new", {
-        "id": "T-1", "name": "Korvaaja", "email": "korvaaja@te-toimisto.example", "language": "fi",
+        "id": "T-1", "name": "Korvaaja", "email": "korvaaja@tyollisyysalue.example", "language": "fi",
         "organisation": "te-office", "site": "turku"})
     assert page.status == 400 and page.field_error("id") == "Virhe: Tällä tunnuksella on jo henkilö luettelossa"
     status, staff = await svc.api("GET", "/api/staff")

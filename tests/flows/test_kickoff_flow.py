@@ -46,10 +46,13 @@ async def test_invitations_in_finnish_and_swedish_with_calendar_over_smtp(start_
     text = fi.get_body(("plain",)).get_content()
     assert format_when(starts, "fi", HELSINKI) in text and " klo 9.00" in text
     assert "Työnvälityspiste, Ratapihankatu 36, 20100 Turku" in text
-    assert "pakollista" in text and "työttömyysetuutta" in text and "0295 025 500" in text
+    assert "velvoittava" in text and "voi vaikuttaa työttömyysetuuteesi" in text and "02 262 3000" in text
     part, cal = calendar_of(fi)
-    assert part.get_param("method") == "PUBLISH" and str(cal["method"]) == "PUBLISH"
+    assert part.get_param("method") == "REQUEST" and str(cal["method"]) == "REQUEST"
     [event] = cal.walk("VEVENT")
+    assert str(event["organizer"]) == f"mailto:{svc.settings.mail_from}" and event["organizer"].params["CN"]
+    assert str(event["attendee"]) == "mailto:c-1001@example.fi" and event["attendee"].params["RSVP"] == "FALSE"
+    assert event.decoded("sequence") == 0
     assert event.decoded("dtstart") == starts and event.decoded("dtstart").tzinfo is not None
     assert event.decoded("dtend") == starts + timedelta(hours=2)
     assert str(event["summary"]) == fi["Subject"]
@@ -60,7 +63,8 @@ async def test_invitations_in_finnish_and_swedish_with_calendar_over_smtp(start_
     assert sv["Content-Language"] == "sv"
     sv_text = sv.get_body(("plain",)).get_content()
     assert format_when(starts, "sv", HELSINKI) in sv_text and " kl. 9.00" in sv_text
-    assert "obligatoriskt" in sv_text and "arbetslöshetsförmån" in sv_text
+    assert "obligatorisk" in sv_text and "kan det påverka din arbetslöshetsförmån" in sv_text
+    assert "Työnvälityspiste, Bangårdsgatan 36, 20100 Åbo" in sv_text and "Åbonejdens sysselsättningsområde" in sv_text
     _, sv_cal = calendar_of(sv)
     assert sv_cal.walk("VEVENT")[0].decoded("dtstart") == starts
 
@@ -69,9 +73,11 @@ async def test_invitations_in_finnish_and_swedish_with_calendar_over_smtp(start_
     await wait_for(lambda: len(sms_outbox(svc.outbox)) == 1)
     [(sms_id, sms)] = sms_outbox(svc.outbox).items()
     assert sms_id in ids
-    assert sms["to"] == "+358507654321" and sms["sender"] == "TE-palvelut"
+    assert sms["to"] == "+358507654321" and sms["sender"] == "Tyollisyys"
     assert sms["body"].startswith("Kallelse till startinfo") and format_when(starts, "sv", HELSINKI) in sms["body"]
-    assert (sms["encoding"], sms["segments"]) == ("GSM-7", 3)
+    # The place in Swedish, for a Swedish client reached only by SMS; in 2 parts.
+    assert "Bangårdsgatan 36, Åbo" in sms["body"] and "Ratapihankatu" not in sms["body"]
+    assert (sms["encoding"], sms["segments"]) == ("GSM-7", 2)
 
     # Reminders wait in the queue for 16:00 the day before; they are not sent now.
     stored = await messages_by(svc, ids)
@@ -129,14 +135,19 @@ async def test_no_show_flow_with_a_correction(start_service, smtp):
 
     await wait_for(lambda: len(new_sms()) == 1 and len(sink.messages) == 2)
     [sms] = new_sms().values()
-    assert sms["to"] == "+358502222222" and sms["body"].startswith("Du deltog inte i startinfon")
+    assert sms["to"] == "+358502222222" and sms["body"].startswith("Du kom inte till startinfon")
+    # No staff phone, no provider phone: the authority's number, and the consequence as "may".
+    assert "Ring Åbonejdens sysselsättningsområde, tfn 02 262 3000" in sms["body"]
+    assert "kan frånvaron påverka" in sms["body"]
     assert format_when(next_starts, "sv", HELSINKI) in sms["body"]
     assert sms["encoding"] == "GSM-7" and sms["segments"] <= 2
     mails = {m["To"].addresses[0].addr_spec: m for m in sink.messages}
-    assert mails["c-c@example.fi"]["Subject"] == "Et osallistunut alkuinfoon"
+    assert mails["c-c@example.fi"]["Subject"] == "Et tullut alkuinfoon"
+    no_show_fi = mails["c-c@example.fi"].get_body(("plain",)).get_content()
+    assert "Turun seudun työllisyysalue, puh. 02 262 3000" in no_show_fi and "voi vaikuttaa" in no_show_fi
     staff_mail = mails["staff.st-7@example.fi"]
     assert staff_mail["Content-Language"] == "sv"  # the staff member's language, not the clients'
-    assert staff_mail["Subject"] == f"Samtalsuppdrag: startinfo {format_when(starts, 'sv', HELSINKI)}"
+    assert staff_mail["Subject"] == f"Samtalslista: startinfo {format_when(starts, 'sv', HELSINKI)}"
     staff_text = staff_mail.get_body(("plain",)).get_content()
     assert "- Sven Åström, +358502222222, svenska" in staff_text
     assert "- Matti Meikäläinen, c-c@example.fi" not in staff_text and "finska" in staff_text
@@ -239,8 +250,12 @@ async def test_cancellation_drops_reminders_and_tells_invitees(start_service):
     assert mail["Subject"] == "Alkuinfo on peruttu"
     part, cal = calendar_of(mail)
     assert part.get_param("method") == "CANCEL" and str(cal.walk("VEVENT")[0]["status"]) == "CANCELLED"
+    [cancelled] = cal.walk("VEVENT")
+    assert cancelled.decoded("sequence") == 1 and str(cancelled["uid"]).startswith("kickoff-S-CAN@")
+    assert str(cancelled["organizer"]) == f"mailto:{svc.settings.mail_from}"
+    assert str(cancelled["attendee"]).startswith("mailto:")
     sms = sms_outbox(svc.outbox)[next(m.id for m in notices.values() if m.channel == "sms")]
-    assert sms["body"].startswith("Startinfon för den intensifierade") and sms["to"] == "+358507654321"
+    assert sms["body"].startswith("Startinfon ") and "är inställd" in sms["body"] and sms["to"] == "+358507654321"
 
     # Cancelling again does nothing; attendance and rescheduling under the same id are refused.
     status, again = await svc.case.send("kickoff.cancelled", {"session_id": "S-CAN"})
@@ -302,8 +317,12 @@ async def test_call_prompt_api(start_service):
     fi, sv = prompts["C-1"], prompts["C-2"]
     assert (fi["name"], fi["phone"], fi["language"], fi["status"]) == ("Matti Meikäläinen", "+358401234567", "fi", "open")
     assert sv["phone"] == "+35821234567"  # a landline cannot take the SMS, but staff can call it
-    assert fi["script"].startswith("Hei Matti") and "velvoittava" in fi["script"] and format_when(starts, "fi", HELSINKI) in fi["script"]
-    assert sv["script"].startswith("Hej Sven") and "obligatorisk" in sv["script"]
+    # The caller introduces themself and their organisation, checks who answered, then the questions.
+    assert fi["script"].startswith("Hei, täällä Maija Meikäläinen, Palveluntuottaja.")
+    assert "Onko puhelimessa Matti?" in fi["script"] and "voi vaikuttaa" in fi["script"]
+    assert "velvoittava" in fi["script"] and format_when(starts, "fi", HELSINKI) in fi["script"]
+    assert sv["script"].startswith("Hej, det här är Maija Meikäläinen, Serviceproducenten.")
+    assert "Talar jag med Sven?" in sv["script"] and "obligatorisk" in sv["script"] and "kan det påverka" in sv["script"]
     assert fi["created_at"].endswith(("+02:00", "+03:00")) and fi["outcome"] is None
 
     url = f"/api/call-prompts/{fi['id']}/outcome"

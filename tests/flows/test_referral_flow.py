@@ -21,9 +21,13 @@ async def test_finnish_referral_lands_in_outbox(start_service):
     assert msg.get_content_type() == "multipart/alternative"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
-    assert "Palvelu on velvoittava" in text and "työttömyysetuutta" in text
+    assert "Palvelu on velvoittava" in text and "työttömyysetuu" in text
     assert "ma 30.11.2026" in text  # referral date, Babel fi
-    assert "Kela" in text and "Työelämän Infopiste Oy" in text
+    assert "Kela" not in text and "Työelämän Infopiste Oy" in text
+    # The authority by its own name in the client's language; no closed body, no trial.
+    assert "Turun seudun työllisyysalue" in text and "Åbonejdens" not in text
+    assert "TE-" not in text and "kokeilu" not in text.lower()
+    assert "voi vaikuttaa työttömyysetuuteesi" in text
     assert "Palvelu on velvoittava" in html and 'lang="fi"' in html
     assert msg["Subject"] == "Sinut on ohjattu tehostettuun työnvälityspalveluun"
     m = await svc.final(message_id)
@@ -40,7 +44,10 @@ async def test_swedish_referral_uses_swedish_catalog_and_dates(start_service):
     msg = message_from_bytes(path.read_bytes(), policy=policy.default)
     assert msg["Content-Language"] == "sv"
     text = msg.get_body(("plain",)).get_content()
-    assert "Tjänsten är obligatorisk" in text and "arbetslöshetsförmån" in text
+    assert "Tjänsten är obligatorisk" in text and "kan det påverka din arbetslöshetsförmån" in text
+    assert "Åbonejdens sysselsättningsområde" in text and "Turun seudun" not in text
+    assert "TE-" not in text and "försök" not in text.lower() and "FPA" not in text
+    assert "Med vänliga hälsningar\r\nÅbonejdens sysselsättningsområde" in text  # the signature too
     assert "mån 30.11.2026" in text
     assert text.startswith("Hej Sven,")
     assert msg["Subject"] == "Du har hänvisats till den intensifierade arbetsförmedlingstjänsten"
@@ -68,3 +75,32 @@ async def test_client_without_email_is_no_channel(start_service):
     assert status == 200
     assert m["status"] == "permanent-failure" and m["reason"] == "no-channel"
     assert not (svc.outbox / "email").exists() or not any((svc.outbox / "email").iterdir())
+
+
+async def test_a_name_given_in_one_language_only_is_used_and_shown_as_a_fallback(start_service):
+    svc = await start_service()
+    data = referral("C-2002", "sv")
+    data["office"] = {"name": {"fi": "Salon kaupungin työllisyyspalvelut"}, "phone": "02 778 1000"}
+    status, answer = await svc.case.send("client.referred", data)
+    assert status == 202
+    [message_id] = answer["messages"]
+    path = svc.outbox / "email" / f"{message_id}.eml"
+    await wait_for(path.exists)
+    text = message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+    assert "Salon kaupungin työllisyyspalvelut" in text  # the Finnish name rather than none
+    status, view = await svc.api("GET", f"/api/messages/{message_id}")
+    assert status == 200 and view["name_fallback"] == ["office.name"]
+    # The same event for a Finnish client needs no fallback.
+    status, answer = await svc.case.send("client.referred", {**data, "client": {**data["client"], "id": "C-1002",
+                                                                                "language": "fi"}})
+    status, view = await svc.api("GET", f"/api/messages/{answer['messages'][0]}")
+    assert view["name_fallback"] == []
+
+
+async def test_a_name_object_without_either_language_is_refused_naming_the_field(start_service):
+    svc = await start_service(worker=False)
+    data = referral("C-2003", "sv")
+    data["office"] = {"name": {"en": "Employment area"}}
+    status, problem = await svc.case.send("client.referred", data)
+    assert status == 422
+    assert {e["field"] for e in problem["errors"]} == {"data.office.name"}

@@ -37,7 +37,7 @@ from notifier.kickoff.model import CANCELLED, KickoffState
 from notifier.validation import Invalid
 
 TZ = ZoneInfo("Europe/Helsinki")
-OFFICE = Party("TE-toimisto, Turku", "0295 044 000")
+OFFICE = Party("Turun seudun työllisyysalue", "02 262 3000")
 STARTS = datetime.fromisoformat("2026-12-03T09:00:00+02:00")
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)
 
@@ -198,4 +198,31 @@ def test_a_session_that_took_place_cannot_be_cancelled():
 
 def test_contact_is_the_staff_member_when_they_have_a_phone():
     assert contact_for(session(staff_phone="040 555 0000"), OFFICE) == {"name": "Stina Holm", "phone": "040 555 0000"}
-    assert contact_for(session(), OFFICE) == {"name": "TE-toimisto, Turku", "phone": "0295 044 000"}
+    assert contact_for(session(), OFFICE) == {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000"}
+
+
+def test_contact_falls_back_to_the_provider_then_the_office_always_with_a_number():
+    provider = Party("Työelämän Infopiste Oy", "040 111 2222")
+    assert contact_for(session(), OFFICE, provider) == {"name": "Työelämän Infopiste Oy", "phone": "040 111 2222"}
+    # The provider the event names wins over the configured one; without a phone, the office it is.
+    named = replace(session(), provider=Party("Jobbcenter Ab", "040 333 4444"))
+    assert contact_for(named, OFFICE, provider) == {"name": "Jobbcenter Ab", "phone": "040 333 4444"}
+    assert contact_for(session(), OFFICE, Party("Työelämän Infopiste Oy")) == {
+        "name": "Turun seudun työllisyysalue", "phone": "02 262 3000"}
+
+
+def test_places_and_names_reach_each_client_in_their_language_and_fallbacks_are_recorded():
+    from notifier.casework.names import Bilingual
+
+    office = Party(Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde"), "02 262 3000")
+    loc = Location(Bilingual("Työnvälityspiste", None), Bilingual("Ratapihankatu 36", "Bangårdsgatan 36"), "20100",
+                   Bilingual("Turku", "Åbo"))
+    s = replace(session(), location=loc)
+    plan = plan_scheduled(KickoffScheduled(s, (EMAIL_AND_PHONE, PHONE_ONLY)), None, office, TZ, NOW)
+    got = by_client(plan.messages)
+    fi, sv = got["C-1"][0], got["C-2"][0]
+    assert fi.context["location"]["address"] == "Työnvälityspiste, Ratapihankatu 36, 20100 Turku"
+    assert sv.context["location"]["address"] == "Työnvälityspiste, Bangårdsgatan 36, 20100 Åbo"
+    assert sv.context["office"]["name"] == "Åbonejdens sysselsättningsområde"
+    assert fi.name_fallback == () and sv.name_fallback == ("location.name",)
+    assert "name_fallback" not in sv.context

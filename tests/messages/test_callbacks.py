@@ -1,6 +1,7 @@
 """Status callbacks to the case system, against a real receiver on loopback (`callback_helpers.py`):
-signed (checked with `standardwebhooks`), ids only, in order per message, retried on 5xx/429/
-timeouts and never on 4xx, and kept in Redis across worker restarts."""
+signed (checked with `standardwebhooks`), ids only, in order per message, retried on any non-2xx
+answer (3xx and 4xx included) and timeouts, the endpoint disabled by a 410 Gone until enabled
+again, and kept in Redis across worker restarts."""
 
 from __future__ import annotations
 
@@ -86,20 +87,64 @@ async def test_5xx_and_429_are_retried_and_later_events_wait_their_turn(start_se
     assert len({p.webhook_id for p in receiver.for_message(mid) if p.payload["data"]["status"] == "sent"}) == 1
 
 
-async def test_a_4xx_is_dropped_at_once_and_the_next_event_still_goes(start_service, receiver):
-    receiver.answer = lambda webhook_id, payload, attempt: 410 if payload["data"]["status"] == "sent" else 200
+async def test_a_400_or_a_redirect_is_a_failed_attempt_and_retried(start_service, receiver):
+    """Standard Webhooks: anything but 2xx is a failure to retry, 3xx included (redirects are not followed)."""
+    receiver.answer = lambda webhook_id, payload, attempt: {1: 400, 2: 302}.get(attempt, 200)
     svc = await start_service(**callback_settings(receiver))
     _, answer = await svc.case.send("client.referred", referral("C-3001", "fi"))
     [mid] = answer["messages"]
-    await svc.final(mid)
-    await wait_for(lambda: receiver.for_message(mid))
-    assert (await svc.runtime.store.move(mid, st.DELIVERED)).moved
     await wait_for(lambda: receiver.accepted())
-    assert [(p.payload["data"]["status"], p.status) for p in receiver.for_message(mid)] == [("sent", 410), ("delivered", 200)]
+    posts = receiver.for_message(mid)
+    assert [(p.payload["data"]["status"], p.status) for p in posts] == [("sent", 400), ("sent", 302), ("sent", 200)]
+    assert len({p.webhook_id for p in posts}) == 1 and all(p.verified for p in posts)
     assert await wait_for(lambda: _drained(svc))
     counts = {k.decode(): int(v) for k, v in (await svc.runtime.redis.hgetall(cb.METRICS)).items()}
-    assert counts["message.status|refused"] == 1 and counts["answer|410"] == 1
-    assert "message.status|retried" not in counts
+    assert counts["message.status|retried"] == 2 and counts["message.status|delivered"] == 1
+    assert counts["answer|400"] == counts["answer|302"] == 1
+
+
+async def test_a_410_disables_the_endpoint_until_it_is_enabled_again(start_service, receiver):
+    """410 Gone: nothing more is posted; events stay queued; `notifier check` fails and the metric
+    shows it; `notifier callbacks enable` sends what waited, in order."""
+    from notifier.app.check import FAIL, check_callback_receiver
+    from notifier.messages.metrics import render
+
+    receiver.answer = lambda webhook_id, payload, attempt: 410 if not receiver.posts else 200  # the first post only
+    svc = await start_service(**callback_settings(receiver))
+    rt = svc.runtime
+    _, answer = await svc.case.send("client.referred", referral("C-3101", "fi"))
+    [mid] = answer["messages"]
+    await svc.final(mid)
+    await wait_for(lambda: receiver.posts)
+    await wait_for(lambda: cb.disabled_since(rt.redis))
+    assert (await rt.store.move(mid, st.DELIVERED)).moved  # recorded and queued, but not posted
+    assert await rt.redis.llen(cb.queue_key(cb.message_stream(mid))) == 2
+    assert await cb.CallbackDispatcher(svc.settings, rt.redis).run_once() == 0  # a dispatcher posts nothing
+    [finding] = await check_callback_receiver(svc.settings, 2)
+    assert finding.level == FAIL and "410" in finding.detail and "notifier callbacks enable" in finding.detail
+    assert b"notifier_status_callbacks_disabled 1.0" in await render(rt.redis)
+    assert [(p.payload["data"]["status"], p.status) for p in receiver.posts] == [("sent", 410)]
+
+    assert await cb.enable(rt.redis)
+    await wait_for(lambda: len(receiver.accepted()) == 2)
+    assert [(p.payload["data"]["status"], p.status) for p in receiver.for_message(mid)] == [
+        ("sent", 410), ("sent", 200), ("delivered", 200)]
+    assert all(p.verified for p in receiver.posts)
+    assert await wait_for(lambda: _drained(svc))
+    assert b"notifier_status_callbacks_disabled 0.0" in await render(rt.redis)
+    assert await check_callback_receiver(svc.settings, 2) == []
+
+
+def test_webhook_ids_are_opaque_without_dots_and_short():
+    """Standard Webhooks: ids must not contain `.` (they are signed as `id.timestamp.body`); <= 256."""
+    now = datetime.now()
+    ack = cb.acknowledgement_event("pc.2026.1", "hr:st.9", now)["id"]
+    assert "." not in ack and ":" not in ack and len(ack) <= 256
+    assert ack == cb.acknowledgement_event("pc.2026.1", "hr:st.9", now)["id"]  # the same person and change
+    assert cb.wire_id("msg_6f1c_3") == "msg_6f1c_3"
+    old = cb.wire_id("ack_pc.1_st.9")  # recorded by an older version and still queued
+    assert "." not in old and old == cb.wire_id("ack_pc.1_st.9") and old != cb.wire_id("ack_pc.1_st.8")
+    assert len(cb.wire_id("x" * 300)) <= 256
 
 
 async def test_a_receiver_that_does_not_answer_is_retried_after_the_timeout(start_service, receiver):
@@ -173,5 +218,5 @@ async def test_call_outcomes_and_first_acknowledgements_are_called_back(start_se
     at = datetime.fromisoformat(ack["data"]["at"])
     assert at.utcoffset() == at.astimezone(HELSINKI).utcoffset()  # Helsinki time, whatever the season
     bodies = json.dumps([p.payload for p in receiver.posts], ensure_ascii=False)
-    assert not [word for word in PERSONAL + ["Tiina", "Turunen", "te-toimisto.example"] if word in bodies]
+    assert not [word for word in PERSONAL + ["Tiina", "Turunen", "tyollisyysalue.example"] if word in bodies]
     await wait_for(lambda: receiver.accepted("message.status"))  # the no-show SMS and the rest, too

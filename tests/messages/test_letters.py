@@ -110,14 +110,14 @@ def test_referral_letter_channel(suomifi, client, expected):
 
 
 def test_plan_keeps_only_what_the_chosen_channel_needs():
-    defaults = Defaults(office=Party("TE-toimisto"), provider=Party("Provider"), suomifi=False)
+    defaults = Defaults(office=Party("Työllisyyspalvelut"), provider=Party("Provider"), suomifi=False)
     when = datetime(2026, 11, 30, 7, tzinfo=timezone.utc)
     [by_email] = plan_referral(ClientReferred(_client(email="a@example.fi", address=ADDR, personal_id=HETU), when), defaults)
     assert by_email.channel == EMAIL and by_email.recipient.address is None and by_email.recipient.personal_id is None
     [by_letter] = plan_referral(ClientReferred(_client(address=ADDR, personal_id=HETU), when), defaults)
     assert by_letter.channel == LETTER and by_letter.failure is None
     assert by_letter.recipient.address == ADDR.to_dict() and by_letter.recipient.personal_id is None
-    suomifi = Defaults(office=Party("TE-toimisto"), provider=Party("Provider"), suomifi=True)
+    suomifi = Defaults(office=Party("Työllisyyspalvelut"), provider=Party("Provider"), suomifi=True)
     [by_suomifi] = plan_referral(ClientReferred(_client(address=ADDR, personal_id=HETU), when), suomifi)
     assert by_suomifi.channel == SUOMIFI and by_suomifi.recipient.personal_id == HETU
     [nothing] = plan_referral(ClientReferred(_client(), when), suomifi)
@@ -130,7 +130,7 @@ def test_plan_keeps_only_what_the_chosen_channel_needs():
 def _context() -> dict:
     return {
         "first_name": NAME[0], "last_name": NAME[1], "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
 
@@ -147,10 +147,10 @@ def _letter(renderer: Renderer, language: str, address: dict | None = ADDRESS) -
 @pytest.mark.parametrize("language, expected", [
     ("fi", ["Sinut on ohjattu tehostettuun työnvälityspalveluun", "Hei Šárka,", "Palvelu on velvoittava",
             "työttömyysetuutta", "ma 30.11.2026", "30. marraskuuta 2026", "Päivämäärä", "Viite 0B7E2C1A",
-            "Ystävällisin terveisin", "Sivu 1 / 1", "puh. 0295 044 000"]),
+            "Ystävällisin terveisin", "Sivu 1 / 1", "puh. 02 262 3000"]),
     ("sv", ["Du har hänvisats till den intensifierade arbetsförmedlingstjänsten", "Hej Šárka,",
             "Tjänsten är obligatorisk", "arbetslöshetsförmån", "mån 30.11.2026", "30 november 2026", "Datum",
-            "Referens 0B7E2C1A", "Med vänliga hälsningar", "Sida 1 / 1", "tfn 0295 044 000"]),
+            "Referens 0B7E2C1A", "Med vänliga hälsningar", "Sida 1 / 1", "tfn 02 262 3000"]),
 ])
 def test_referral_letter_pdf_reads_back(renderer, language, expected):
     letter = _letter(renderer, language)
@@ -165,7 +165,7 @@ def test_referral_letter_pdf_reads_back(renderer, language, expected):
         assert phrase in text
     # Page 1: the recipient's name and address; the sender block with the office's address.
     assert "Šárka Žižková Yliopistonkatu 1 A 2 20100 TURKU" in text
-    assert "TE-toimisto, Turku Ratapihankatu 36 20100 TURKU" in text
+    assert "Turun seudun työllisyysalue Ratapihankatu 36 20100 TURKU" in text
     # No e-mail footer in a letter.
     assert "automaattisesti" not in text and "automatiskt" not in text
     assert reader.metadata.title == letter.title
@@ -222,8 +222,8 @@ def test_kickoff_invitation_can_be_a_letter(renderer):
         "ends_at": "2026-12-03T11:00:00+02:00",
         "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100",
                      "city": "Turku", "address": "Työnvälityspiste, Ratapihankatu 36, 20100 Turku"},
-        "contact": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000", "email": ""},
+        "contact": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000"},
+        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
     }
     letter = compose_letter(renderer, Settings(), message_id="1c0ffee0-0000-0000-0000-000000000000",
                             template="kickoff-invitation", language="fi", context=context,

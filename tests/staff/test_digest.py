@@ -81,14 +81,14 @@ async def test_digest_in_each_persons_language_with_their_sites_changes(start_se
 
 async def test_digest_carries_one_click_unsubscribe_and_list_headers(start_service, smtp):
     sink, _ = smtp
-    svc = await staff_service(start_service, smtp, mail_from="muutokset@te-toimisto.example")
+    svc = await staff_service(start_service, smtp, mail_from="muutokset@tyollisyysalue.example")
     await directory(svc, {"T-1": TURKU_FI})
     await post_change(svc, GENERAL)
     await run_digest(svc)
     [mail] = sink.messages
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert mail["List-Unsubscribe"].startswith("<http://notifier.test/unsubscribe/") and mail["List-Unsubscribe"].endswith(">")
-    assert mail["List-Id"] == "Practice changes <practice-changes.te-toimisto.example>"
+    assert mail["List-Id"] == "Practice changes <practice-changes.tyollisyysalue.example>"
     text = text_of(mail)
     assert links_in(text, "preferences") and links_in(text, "unsubscribe")[0] == mail["List-Unsubscribe"].strip("<>")
 
@@ -108,7 +108,7 @@ async def test_exactly_once_under_concurrent_runs_on_two_workers(start_service, 
     sink, _ = smtp
     svc1 = await staff_service(start_service, smtp)
     svc2 = await staff_service(start_service, smtp)  # a second web server and worker on the same Redis
-    people = {f"T-{i}": {**TURKU_FI, "name": f"Person {i}", "email": f"person{i}@te-toimisto.example"} for i in range(12)}
+    people = {f"T-{i}": {**TURKU_FI, "name": f"Person {i}", "email": f"person{i}@tyollisyysalue.example"} for i in range(12)}
     await directory(svc1, people)
     await post_change(svc1, GENERAL)
     # the cron of both workers and two coordinators pressing "run" at the same moment
@@ -132,7 +132,7 @@ async def test_exactly_once_under_concurrent_runs_on_two_workers(start_service, 
 async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, smtp):
     sink, _ = smtp
     svc = await staff_service(start_service, smtp, worker=False)
-    people = {f"T-{i}": {**TURKU_FI, "name": f"Person {i}", "email": f"person{i}@te-toimisto.example"} for i in range(6)}
+    people = {f"T-{i}": {**TURKU_FI, "name": f"Person {i}", "email": f"person{i}@tyollisyysalue.example"} for i in range(6)}
     await directory(svc, people)
     await post_change(svc, GENERAL)
     first = await start_run(svc.runtime, None, "api")  # queued; no worker is running yet

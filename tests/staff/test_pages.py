@@ -91,7 +91,7 @@ async def test_double_opt_in_for_a_known_person(start_service, smtp):
 async def test_double_opt_in_for_a_new_person_from_an_allowed_domain(start_service, smtp):
     sink, _ = smtp
     svc = await staff_service(start_service, smtp)
-    await put_staff(svc, "S-1", {**TURKU_FI, "email": "someone@te-toimisto.example", "site": "salo"})
+    await put_staff(svc, "S-1", {**TURKU_FI, "email": "someone@tyollisyysalue.example", "site": "salo"})
     address = "Uusi.Ihminen@infopiste.example"
     await page(svc, "POST", "/subscribe?lang=sv", data={"email": address})
     [mail] = await wait_for(lambda: [m for m in sink.messages if "uusi" in m["To"].addresses[0].addr_spec.lower()])
@@ -135,7 +135,7 @@ async def test_unknown_address_outside_staff_domains_gets_nothing(start_service)
 async def test_one_confirmation_per_address_per_ten_minutes(start_service):
     svc = await staff_service(start_service, worker=False)
     for _ in range(3):
-        await page(svc, "POST", "/subscribe", data={"email": "a@te-toimisto.example"})
+        await page(svc, "POST", "/subscribe", data={"email": "a@tyollisyysalue.example"})
     assert await pending_count(svc) == 1
 
 
@@ -143,7 +143,7 @@ async def test_subscribe_is_rate_limited_per_client_address(start_service):
     svc = await staff_service(start_service, worker=False, subscribe_limit_per_hour=3)
     statuses = []
     for i in range(5):
-        status, body, _ = await page(svc, "POST", "/subscribe", data={"email": f"p{i}@te-toimisto.example"})
+        status, body, _ = await page(svc, "POST", "/subscribe", data={"email": f"p{i}@tyollisyysalue.example"})
         statuses.append(status)
     assert statuses == [200, 200, 200, 429, 429]
     assert "Liian monta yritystä" in body

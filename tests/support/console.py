@@ -17,8 +17,8 @@ from tests.support.service import Service, ServiceFactory, wait_for
 from notifier.console.auth import ConsoleAuth
 from tests.support.staff import local_path, staff_service
 
-COORDINATOR = "kirsi.koordinaattori@ely-keskus.example"
-OTHER_COORDINATOR = "kalle.koordinaattori@ely-keskus.example"
+COORDINATOR = "kirsi.koordinaattori@elinvoimakeskus.example"
+OTHER_COORDINATOR = "kalle.koordinaattori@elinvoimakeskus.example"
 _CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 _SIGN_IN_LINK = re.compile(r"https?://[^\s<>\"]+/console/sign-in/[A-Za-z0-9_.\-]+")
 

@@ -22,7 +22,7 @@ from notifier.app.worker import make_worker, stop_gracefully
 from notifier.casework.case_system import CaseSystem
 from notifier.sealing import generate_key
 from notifier.web.application import create_app
-from tests.support.service import API_TOKEN, SECRET, Service, ServiceFactory, SmtpSink
+from tests.support.service import API_TOKEN, OFFICE, SECRET, Service, ServiceFactory, SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +64,7 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
         retry_max_seconds=0.2,
         retry_window_seconds=30,
         worker_poll_delay=0.01,
+        office=OFFICE,
     )
 
 
@@ -107,7 +108,7 @@ async def start_service_once(start_service: ServiceFactory) -> AsyncIterator[Ser
     async def get() -> Service:
         if "svc" not in holder:
             holder["svc"] = await start_service(worker=False, signing_secrets=("fuzz-signing-secret",),
-                                                staff_email_domains=("te-toimisto.example",))
+                                                staff_email_domains=("tyollisyysalue.example",))
         return holder["svc"]
 
     yield get

@@ -49,7 +49,8 @@ def scheduled(session_id: str, invitees: list[dict[str, Any]], starts_at: dateti
             "starts_at": starts_at.isoformat(),
             "ends_at": (starts_at + timedelta(hours=hours)).isoformat(),
             "site": "turku",
-            "location": {"name": "Työnvälityspiste", "street": "Ratapihankatu 36", "postal_code": "20100", "city": "Turku"},
+            "location": {"name": "Työnvälityspiste", "street": {"fi": "Ratapihankatu 36", "sv": "Bangårdsgatan 36"},
+                         "postal_code": "20100", "city": {"fi": "Turku", "sv": "Åbo"}},
             "staff": staff,
         },
         "invitees": invitees,
@@ -120,8 +121,10 @@ class GatewayStandIn:
         return web.json_response({"ids": [self.next_id], "usage": {"countries": {"FI": 1}, "currency": "EUR", "total_cost": 0.05}})
 
     async def report(self, http: aiohttp.ClientSession, body: dict[str, Any], status: str,
-                     callback_url: str | None = None, gateway_id: int | None = None) -> tuple[int, Any]:
-        """Post a delivery report for the SMS sent with request `body` to its callback URL."""
+                     callback_url: str | None = None, gateway_id: int | None = None,
+                     ref_field: str | None = "userref") -> tuple[int, Any]:
+        """Post a delivery report for the SMS sent with request `body` to its callback URL (our id as
+        `userref`, as `user_ref` – the docs spell it both ways – or, with `ref_field=None`, not at all)."""
         url = callback_url or body["callback_url"]
         assert url.startswith(self.public_url), url
         parts = urlsplit(url)
@@ -129,7 +132,9 @@ class GatewayStandIn:
         if gateway_id is None:
             gateway_id = self.ids.get(body["userref"])
         report = {"id": gateway_id, "msisdn": body["recipients"][0]["msisdn"], "time": 1764300000,
-                  "status": status, "userref": body["userref"], "charge_status": "CAPTURED",
+                  "status": status, "charge_status": "CAPTURED",
                   "country_code": "FI", "country_prefix": 358, "error": None, "code": None}
+        if ref_field:
+            report[ref_field] = body["userref"]
         async with http.post(target, json=report) as resp:
             return resp.status, await resp.json(content_type=None)

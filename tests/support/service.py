@@ -16,9 +16,12 @@ import aiohttp
 from aiosmtpd.smtp import SMTP as SMTPServer
 
 from notifier.casework.case_system import CaseSystem
+from notifier.casework.names import Bilingual, Party
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
 
+#: The configured authority of the test service: an employment area, by name in both languages.
+OFFICE = Party(Bilingual("Turun seudun työllisyysalue", "Åbonejdens sysselsättningsområde"), "02 262 3000")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 API_TOKEN = "test-api-token"
 
@@ -96,7 +99,8 @@ def referral(client_id: str = "C-1001", language: str = "fi", **client: Any) -> 
     return {
         "client": {k: v for k, v in c.items() if v is not None},
         "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
+        "office": {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"},
+                   "phone": "02 262 3000"},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
     }
 

@@ -10,13 +10,13 @@ from typing import Any
 from tests.support.service import Service, ServiceFactory, SmtpSink, wait_for
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
-STAFF_DOMAINS = ("te-toimisto.example", "infopiste.example")
+STAFF_DOMAINS = ("tyollisyysalue.example", "infopiste.example")
 
-TURKU_FI = {"name": "Tiina Turunen", "email": "tiina.turunen@te-toimisto.example", "phone": "040 1234567",
+TURKU_FI = {"name": "Tiina Turunen", "email": "tiina.turunen@tyollisyysalue.example", "phone": "040 1234567",
             "language": "fi", "organisation": "te-office", "site": "turku"}
 TURKU_SV = {"name": "Sofia Lindqvist", "email": "sofia.lindqvist@infopiste.example", "language": "sv",
             "organisation": "provider", "site": "turku"}
-SALO_FI = {"name": "Sami Salonen", "email": "sami.salonen@te-toimisto.example", "phone": "02 7771234",
+SALO_FI = {"name": "Sami Salonen", "email": "sami.salonen@tyollisyysalue.example", "phone": "02 7771234",
            "language": "fi", "organisation": "te-office", "site": "salo"}
 SALO_SV = {"name": "Siv Holm", "email": "siv.holm@infopiste.example", "phone": "+358 50 765 4321",
            "language": "sv", "organisation": "provider", "site": "salo"}

@@ -2,7 +2,10 @@
 letter channel uses (token, attachments, messages with 409 on a repeated externalId, paged events).
 
 It checks what a real server would refuse (bad credentials, missing or stale bearer tokens,
-unknown attachment ids, missing fields) and records everything it accepted for the tests to assert.
+unknown attachment ids) and validates every message body against the published v2 schemas
+(below, from https://api.messages.suomi.fi/api-docs), answering 400 with `validationErrors` as
+Suomi.fi does (`{"reason", "validationErrors": [{"error", "errorCode"}]}`). It records everything
+it accepted for the tests to assert.
 """
 
 from __future__ import annotations
@@ -12,7 +15,98 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import jsonschema
 from aiohttp import web
+
+# -- the published v2 request schemas (the parts the service uses), as JSON Schema ------------------
+# Field names, required lists and enums as in the v2 OpenAPI document; lengths where it sets them
+# (`PostiMessaging`: username 6..6, password 4..4, contactDetails.email 5..256).
+
+_TEXT = {"type": "string", "minLength": 1}
+_ATTACHMENTS = {"type": "array", "minItems": 1, "items": {
+    "type": "object", "required": ["attachmentId"], "properties": {"attachmentId": _TEXT}}}
+ADDRESS = {
+    "type": "object",
+    "required": ["name", "streetAddress", "zipCode", "city", "countryCode"],
+    "properties": {"name": _TEXT, "additionalName": {"type": "string"}, "streetAddress": _TEXT,
+                   "zipCode": _TEXT, "city": _TEXT, "countryCode": {"type": "string", "pattern": "^[A-Z]{2}$"}},
+}
+MESSAGE_SERVICE_TYPE = {"enum": ["Normal", "Verifiable"]}
+ELECTRONIC_PART = {
+    "type": "object",
+    "required": ["attachments", "body", "bodyFormat", "messageServiceType", "notifications", "replyAllowedBy",
+                 "title", "visibility"],
+    "properties": {
+        "attachments": _ATTACHMENTS,
+        "body": _TEXT,
+        "bodyFormat": {"enum": ["Text", "Markdown"]},
+        "messageServiceType": MESSAGE_SERVICE_TYPE,
+        "notifications": {
+            "type": "object",
+            "required": ["senderDetailsInNotifications", "unreadMessageNotification"],
+            "properties": {
+                "senderDetailsInNotifications": {"enum": ["Organisation and service name", "None"]},
+                "unreadMessageNotification": {"type": "object", "required": ["reminder"], "properties": {
+                    "reminder": {"enum": ["Default reminder", "No reminders"]}}},
+            },
+        },
+        "replyAllowedBy": {"enum": ["Anyone", "No one"]},
+        "title": _TEXT,
+        "visibility": {"enum": ["Normal", "Recipient only"]},
+        "inReplyToMessageId": {"type": "integer"},
+    },
+}
+POSTI_MESSAGING = {
+    "type": "object",
+    "required": ["username", "password", "contactDetails"],
+    "properties": {
+        "username": {"type": "string", "minLength": 6, "maxLength": 6},
+        "password": {"type": "string", "minLength": 4, "maxLength": 4},
+        "contactDetails": {"type": "object", "required": ["email"], "properties": {
+            "email": {"type": "string", "minLength": 5, "maxLength": 256}}},
+    },
+}
+PAPER_MAIL_PART = {
+    "type": "object",
+    "required": ["attachments", "colorPrinting", "createAddressPage", "messageServiceType",
+                 "printingAndEnvelopingService", "recipient", "rotateLandscapePages", "sender", "twoSidedPrinting"],
+    "properties": {
+        "attachments": _ATTACHMENTS,
+        "colorPrinting": {"type": "boolean"},
+        "createAddressPage": {"type": "boolean"},
+        "messageServiceType": MESSAGE_SERVICE_TYPE,
+        "printingAndEnvelopingService": {"type": "object", "required": ["postiMessaging"], "properties": {
+            "postiMessaging": POSTI_MESSAGING, "costPool": {"type": "string"}}},
+        "recipient": {"type": "object", "required": ["address"], "properties": {"address": ADDRESS}},
+        "rotateLandscapePages": {"type": "boolean"},
+        "sender": {"type": "object", "required": ["address"], "properties": {"address": ADDRESS}},
+        "twoSidedPrinting": {"type": "boolean"},
+    },
+}
+_COMMON = {
+    "externalId": _TEXT,
+    "recipient": {"type": "object", "required": ["id"], "properties": {"id": _TEXT}},
+    "sender": {"type": "object", "required": ["serviceId"], "properties": {"serviceId": _TEXT}},
+    "electronic": ELECTRONIC_PART,
+}
+#: `POST /v2/messages`
+MULTICHANNEL_MESSAGE_REQUEST_BODY = {
+    "type": "object", "required": ["externalId", "recipient", "sender", "electronic", "paperMail"],
+    "properties": {**_COMMON, "paperMail": PAPER_MAIL_PART},
+}
+#: `POST /v2/messages/electronic`
+ELECTRONIC_MESSAGE_REQUEST_BODY = {
+    "type": "object", "required": ["externalId", "recipient", "sender", "electronic"], "properties": _COMMON,
+}
+SCHEMAS = {"/v2/messages": MULTICHANNEL_MESSAGE_REQUEST_BODY,
+           "/v2/messages/electronic": ELECTRONIC_MESSAGE_REQUEST_BODY}
+
+
+def schema_errors(path: str, body: Any) -> list[dict[str, Any]]:
+    """`validationErrors` for `body` sent to `path` (empty: valid). Schema errors carry no errorCode."""
+    validator = jsonschema.Draft202012Validator(SCHEMAS[path])
+    return [{"error": f"{'.'.join(str(p) for p in e.absolute_path) or '(body)'}: {e.message}", "errorCode": None}
+            for e in validator.iter_errors(body)]
 
 USERNAME = "notifier-api"
 PASSWORD = "correct horse battery staple"
@@ -32,10 +126,15 @@ class FakeSuomiFi:
     attachments: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # externalId -> {path, body, id}
     message_posts: list[tuple[str, int]] = field(default_factory=list)  # (externalId, status answered)
+    refused: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)  # (path, validationErrors)
     fail_messages: list[int] = field(default_factory=list)  # statuses to answer the next POSTs with
     #: continuation token given (None: none) -> (events, next token)
     event_pages: dict[str | None, tuple[list[dict[str, Any]], str]] = field(default_factory=dict)
     event_requests: list[str | None] = field(default_factory=list)
+    #: recipient ids without an active electronic mailbox (electronic-only: 400 MAILBOX_NOT_IN_USE)
+    no_mailbox: set[str] = field(default_factory=set)
+    #: status to answer every token request with (None: check the credentials)
+    refuse_login: int | None = None
     _ids: Any = field(default_factory=lambda: itertools.count(900001))
 
     def revoke_tokens(self) -> None:
@@ -47,6 +146,8 @@ class FakeSuomiFi:
 
     async def token(self, request: web.Request) -> web.Response:
         self.token_requests += 1
+        if self.refuse_login is not None:
+            return web.json_response({"reason": "Forbidden"}, status=self.refuse_login)
         body = await request.json()
         if body != {"username": USERNAME, "password": PASSWORD}:
             return web.json_response({"reason": "Invalid credentials"}, status=400)
@@ -80,15 +181,16 @@ class FakeSuomiFi:
             status = self.fail_messages.pop(0)
             self.message_posts.append((external_id, status))
             return web.json_response({"reason": "failure requested by the test"}, status=status)
-        problems = [k for k in ("externalId", "recipient", "sender", "electronic") if k not in body]
-        if request.path == "/v2/messages" and "paperMail" not in body:
-            problems.append("paperMail")
+        problems = schema_errors(request.path, body)
         for part in ("electronic", "paperMail"):
-            for ref in (body.get(part) or {}).get("attachments", []):
-                if ref.get("attachmentId") not in self.attachments:
-                    problems.append(f"{part}.attachments")
+            for ref in (body.get(part) or {}).get("attachments", []) if isinstance(body.get(part), dict) else []:
+                if isinstance(ref, dict) and ref.get("attachmentId") not in self.attachments:
+                    problems.append({"error": f"{part}.attachments: unknown attachmentId", "errorCode": None})
+        if not problems and request.path == "/v2/messages/electronic" and body["recipient"]["id"] in self.no_mailbox:
+            problems.append({"error": "recipient has no active mailbox", "errorCode": "MAILBOX_NOT_IN_USE"})
         if problems:
             self.message_posts.append((external_id, 400))
+            self.refused.append((request.path, problems))
             return web.json_response({"reason": "Bad request", "validationErrors": problems}, status=400)
         if external_id in self.messages:
             self.message_posts.append((external_id, 409))

@@ -93,7 +93,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     settings = Settings(
         redis_url=url, data_dir=tmp_path_factory.mktemp("openapi-data"), webhook_secret=SECRET, api_token=API_TOKEN,
         data_keys=(generate_key(),), public_url="http://notifier.test", signing_secrets=("openapi-test-signing-secret",),
-        staff_email_domains=("te-toimisto.example",), sms_callback_token="sms-callback-token",
+        staff_email_domains=("tyollisyysalue.example",), sms_callback_token="sms-callback-token",
     )
     try:
         with ServedApp(settings) as app:

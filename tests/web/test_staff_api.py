@@ -9,7 +9,7 @@ async def test_put_get_list_delete_staff_with_digest_on_by_default(start_service
     svc = await staff_service(start_service, worker=False)
     status, created = await svc.api("PUT", "/api/staff/T-1", json=TURKU_FI)
     assert status == 201
-    assert created == {"id": "T-1", "name": "Tiina Turunen", "email": "tiina.turunen@te-toimisto.example",
+    assert created == {"id": "T-1", "name": "Tiina Turunen", "email": "tiina.turunen@tyollisyysalue.example",
                        "phone": "+358401234567", "language": "fi", "organisation": "te-office", "site": "turku",
                        "digest": True}
     status, updated = await svc.api("PUT", "/api/staff/T-1", json={**TURKU_FI, "site": "Salo"})
@@ -61,7 +61,7 @@ async def test_one_address_one_person(start_service):
     status, problem = await svc.api("PUT", "/api/staff/T-2", json={**TURKU_SV, "email": TURKU_FI["email"].upper()})
     assert status == 409 and problem["errors"][0]["field"] == "email"
     # the person may change their own address, and the old one is free again
-    await put_staff(svc, "T-1", {**TURKU_FI, "email": "tiina.t@te-toimisto.example"})
+    await put_staff(svc, "T-1", {**TURKU_FI, "email": "tiina.t@tyollisyysalue.example"})
     await put_staff(svc, "T-2", {**TURKU_SV, "email": TURKU_FI["email"]})
 
 
