@@ -205,10 +205,11 @@ class WorkConsumer:
                 *(self._run_function(f, items) for f, items in by_function.items()), return_exceptions=True)
             for (function, items), outcome in zip(by_function.items(), outcomes):
                 if isinstance(outcome, BaseException):
-                    if not isinstance(outcome, (RedisError, OSError, asyncio.CancelledError)):
+                    if isinstance(outcome, (RedisError, OSError, asyncio.CancelledError)):
+                        self._recover = True  # read again as soon as Redis answers
+                    else:  # a bug: left pending, tried again after the lease time (not in a tight loop)
                         log.error("work queue: %s failed (%s); left pending", function, type(outcome).__name__,
                                   exc_info=outcome)
-                    self._recover = True
                     continue
                 done += [entry_id for (entry_id, _a), ok in zip(items, outcome) if ok]
                 if any(ok is None for ok in outcome):
