@@ -125,9 +125,9 @@ class Settings:
     def lease_seconds(self) -> float:
         """How long a claimed send may run before another worker may take it over."""
         # A send must finish 5 s before its lease ends (`Deliverer._deadline`), leaving time for its
-        # status write; a dead worker's work items are taken over once idle this long (XAUTOCLAIM,
+        # status write; a dead worker's work items are taken over once idle this long + 1 s (XAUTOCLAIM,
         # `consumer.py`, looked for every 5 s), so the takeover finds the lease expired: within
-        # send + 15 s of the death, inside README's promise of send + 20 s.
+        # send + 16 s of the death, inside README's promise of send + 20 s.
         return self.send_timeout_seconds + 10
 
     def with_(self, **changes: object) -> "Settings":

@@ -124,7 +124,9 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             await ctx["callbacks"].start()
         consumer = WorkConsumer(
             runtime.redis, work_handlers(ctx), max_jobs=settings.worker_max_jobs,
-            block_seconds=settings.worker_poll_delay, reclaim_after_seconds=settings.lease_seconds, burst=burst,
+            block_seconds=settings.worker_poll_delay, burst=burst,
+            # Taken over 1 s after the lease could have run out: the claim comes just after the read.
+            reclaim_after_seconds=settings.lease_seconds + 1,
         )
         ctx["consumer"] = consumer
         # Everything loaded so far (modules, templates, fonts) lives as long as the process: move
