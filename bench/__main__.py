@@ -40,6 +40,8 @@ TARGETS = {
     "digest_seconds": 60.0,  # for 10,000
     "worker_rss_mb": 150.0,
     "letter_p50_ms": 100.0,  # issue 6: one letter "well under 100 ms" (p99 is reported too)
+    "referral_cpu_ms": 2.0,  # issue 18: service CPU (web + workers + Redis) per referral e-mail
+    "digest_cpu_ms": 2.5,  # issue 18: service CPU per digest
 }
 
 
@@ -115,6 +117,10 @@ def judge(results: dict[str, Any], memory: dict[str, float], scale: float) -> li
         ("memory: peak RSS of the largest worker", f"<= {TARGETS['worker_rss_mb']:.0f} MB",
          max((v for k, v in memory.items() if k.startswith("worker-")), default=None),
          lambda v: v <= TARGETS["worker_rss_mb"], lambda v: f"{v:.0f} MB"),
+        ("referral: service CPU per e-mail (web + workers + Redis)", f"<= {TARGETS['referral_cpu_ms']} ms",
+         (r.get("service_cpu") or {}).get("ms_per_message"), lambda v: v <= TARGETS["referral_cpu_ms"], lambda v: f"{v:.2f} ms"),
+        ("digest: service CPU per digest", f"<= {TARGETS['digest_cpu_ms']} ms",
+         (d.get("service_cpu") or {}).get("ms_per_message"), lambda v: v <= TARGETS["digest_cpu_ms"], lambda v: f"{v:.2f} ms"),
         ("letter: one referral letter to PDF (median)", f"well under {TARGETS['letter_p50_ms']:.0f} ms",
          (letters.get("ms") or {}).get("p50"), lambda v: v < TARGETS["letter_p50_ms"] / 2, lambda v: f"{v} ms"),
     ]
@@ -123,6 +129,16 @@ def judge(results: dict[str, Any], memory: dict[str, float], scale: float) -> li
         out.append({"target": name, "wanted": target, "measured": fmt(value) if value is not None else "n/a",
                     "met": ok(value) if value is not None else None})
     return out
+
+
+def cpu_text(result: dict[str, Any], what: str) -> str:
+    """"service CPU 1.83 ms per e-mail (web 0.52, workers 1.01, Redis 0.30)"."""
+    c = result.get("service_cpu") or {}
+    if c.get("ms_per_message") is None:
+        return ""
+    b = c["by_process_ms"]
+    return (f"; service CPU {c['ms_per_message']:.2f} ms per {what} "
+            f"(web {b['web']:.2f}, workers {b['workers']:.2f}, Redis {b['redis']:.2f})")
 
 
 def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict[str, Any]]) -> str:
@@ -138,7 +154,7 @@ def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict
         lat = r["answer_latency_ms"]
         row(f"referral burst ({r['webhooks']} webhooks, {r['in_flight']} in flight)",
             f"{r['end_to_end_per_second']}/s end to end ({r['fraction_of_one_connection_ceiling']:.0%} of 1-conn ceiling); "
-            f"answer p50 {lat['p50']} ms, p99 {lat['p99']} ms; intake {r['intake_per_second']}/s",
+            f"answer p50 {lat['p50']} ms, p99 {lat['p99']} ms; intake {r['intake_per_second']}/s" + cpu_text(r, "e-mail"),
             f"{r['ceiling_one_connection']['per_second']}/s",
             f"{r['ceiling_k_connections']['per_second']}/s (K={r['ceiling_k_connections']['connections']})")
     elif r:
@@ -148,7 +164,8 @@ def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict
         s = n["sms_after_answer_s"]
         c1, ck = n["ceiling_one_connection"], n["ceiling_k_connections"]
         row(f"no-show burst ({n['absentees']} absent)",
-            f"SMS after answer p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s; answer {n['attendance_answer_ms']} ms",
+            f"SMS after answer p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s; answer {n['attendance_answer_ms']} ms"
+            + cpu_text(n, "SMS"),
             f"p50 {c1['arrival_p50_s']:.3f} s, max {c1['arrival_max_s']:.3f} s ({c1['per_second']}/s)",
             f"p50 {ck['arrival_p50_s']:.3f} s, max {ck['arrival_max_s']:.3f} s ({ck['per_second']}/s, K={ck['connections']})")
     elif n:
@@ -156,7 +173,7 @@ def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict
     d = results.get("digest_fanout")
     if d and "skipped" not in d and "error" not in d:
         row(f"digest fan-out ({d['staff']} staff, {d['practice_changes']} changes)",
-            f"last digest after {d['last_digest_seconds']:.1f} s; {d['digests_per_second']}/s",
+            f"last digest after {d['last_digest_seconds']:.1f} s; {d['digests_per_second']}/s" + cpu_text(d, "digest"),
             f"{d['ceiling_one_connection']['per_second']}/s", f"{d['ceiling_k_connections']['per_second']}/s")
     elif d:
         row("digest fan-out", "skipped: " + d["skipped"] if "skipped" in d else d.get("error", ""), "", "")
@@ -179,7 +196,8 @@ def table(results: dict[str, Any], memory: dict[str, float], verdicts: list[dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the size (CI, development)")
-    parser.add_argument("--workers", type=int, default=2, help="notifier worker processes (default 2)")
+    parser.add_argument("--workers", default="2",
+                        help="notifier worker processes (default 2); a list such as 1,2,4 runs everything once per count")
     parser.add_argument("--connections", type=int, default=4, help="K for the K-connection ceiling (default 4)")
     parser.add_argument("--only", nargs="*", choices=["referral_burst", "no_show_burst", "digest_fanout", "letter_rendering"])
     parser.add_argument("--log-level", default="INFO", help="the service's NOTIFIER_LOG_LEVEL (default INFO, as in production)")
@@ -192,13 +210,58 @@ def main(argv: list[str] | None = None) -> int:
 
     scale = 0.1 if args.quick else 1.0
     sizes = {k: max(1, int(v * scale)) for k, v in FULL.items()}
-    folder = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
+    counts = worker_counts(args.workers)
     extra = dict(item.split("=", 1) for item in args.env)
-    rig = Rig(folder, workers=args.workers, log_level=args.log_level, extra_env=extra, profile=args.profile)
     started_at = datetime.now(timezone.utc)
-    print(f"bench: {'quick' if args.quick else 'full'} run, {args.workers} workers, logs in {folder}", flush=True)
-    ok = True
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the rig on SIGTERM too
+    ok = True
+    runs = []
+    for workers in counts:
+        run_ok, run = run_once(args, workers, sizes, scale, extra)
+        ok = ok and run_ok
+        runs.append(run)
+    report: dict[str, Any] = {
+        "started_at": started_at.isoformat(),
+        "mode": "quick" if args.quick else "full",
+        "connections": args.connections,
+        "service_env": extra,
+        "machine": machine(),
+        "sizes": sizes,
+    }
+    if len(runs) == 1:
+        report.update(runs[0])  # the layout of a one-count run is unchanged
+    else:
+        report["workers"] = counts
+        report["runs"] = runs
+    suffix = ("-quick" if args.quick else "") + (f"-workers-{'-'.join(map(str, counts))}" if len(counts) > 1 else "")
+    out = args.out or REPO / "bench" / "results" / f"{started_at.date().isoformat()}{suffix}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    for run in runs:
+        print(f"\n## {run['workers']} worker(s)\n")
+        print(table(run["scenarios"], run["peak_rss_mb"], run["targets"]))
+    if len(runs) > 1:
+        print("\n## Scaling\n")
+        print(scaling_table(runs))
+    print(f"\nbench: results in {out}")
+    return 0 if ok else 1
+
+
+def worker_counts(text: str) -> list[int]:
+    """`--workers 2` or `--workers 1,2,4` (one run of every scenario per count)."""
+    counts = [int(part) for part in str(text).split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise SystemExit("--workers: one or more counts of at least 1, e.g. 2 or 1,2,4")
+    return counts
+
+
+def run_once(args: argparse.Namespace, workers: int, sizes: dict[str, int], scale: float,
+             extra: dict[str, str]) -> tuple[bool, dict[str, Any]]:
+    """Start the rig with `workers` workers, run the scenarios, stop it; (ok, this run's report)."""
+    folder = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
+    rig = Rig(folder, workers=workers, log_level=args.log_level, extra_env=extra, profile=args.profile)
+    print(f"bench: {'quick' if args.quick else 'full'} run, {workers} workers, logs in {folder}", flush=True)
+    ok = True
     try:
         rig.start()
         results = asyncio.run(run_scenarios(rig, args, sizes))
@@ -210,28 +273,32 @@ def main(argv: list[str] | None = None) -> int:
             ok = False
             print(f"bench: {name} lost or duplicated messages, or broke: see {folder}", file=sys.stderr)
     verdicts = judge(results, memory, scale)
-    report = {
-        "started_at": started_at.isoformat(),
-        "mode": "quick" if args.quick else "full",
-        "workers": args.workers,
-        "connections": args.connections,
-        "service_env": extra,
-        "machine": machine(),
-        "sizes": sizes,
-        "scenarios": results,
-        "peak_rss_mb": memory,
-        "targets": verdicts,
-    }
-    out = args.out or REPO / "bench" / "results" / f"{started_at.date().isoformat()}{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print()
-    print(table(results, memory, verdicts))
-    print(f"\nbench: results in {out}")
     if not args.keep and ok:
         shutil.rmtree(folder, ignore_errors=True)
-    return 0 if ok else 1
+    return ok, {"workers": workers, "scenarios": results, "peak_rss_mb": memory, "targets": verdicts}
 
+
+def scaling_table(runs: list[dict[str, Any]]) -> str:
+    """One row per worker count: throughput and service CPU per message of each scenario."""
+    lines = ["| workers | referral e-mails/s (CPU ms/e-mail) | no-show SMS: last after answer (CPU ms/SMS) "
+             "| digests/s (CPU ms/digest) | largest worker RSS |", "| --- | --- | --- | --- | --- |"]
+
+    def cpu(result: dict[str, Any]) -> str:
+        v = (result.get("service_cpu") or {}).get("ms_per_message")
+        return f" ({v:.2f})" if v is not None else ""
+
+    def value(v: Any, unit: str) -> str:
+        return f"{v}{unit}" if v is not None else "n/a"
+
+    for run in runs:
+        sc = run["scenarios"]
+        r, n, d = sc.get("referral_burst", {}), sc.get("no_show_burst", {}), sc.get("digest_fanout", {})
+        rss = max((v for k, v in run["peak_rss_mb"].items() if k.startswith("worker-")), default=0.0)
+        lines.append(
+            f"| {run['workers']} | {value(r.get('end_to_end_per_second'), '/s')}{cpu(r)} "
+            f"| {value((n.get('sms_after_answer_s') or {}).get('max'), ' s')}{cpu(n)} "
+            f"| {value(d.get('digests_per_second'), '/s')}{cpu(d)} | {rss:.0f} MB |")
+    return "\n".join(lines)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -83,6 +83,29 @@ def rate(n: int, seconds: float) -> float:
     return round(n / seconds, 1) if seconds > 0 else 0.0
 
 
+#: The service's own processes: what "service CPU per message" counts (not the sink, the
+#: gateway stand-in or the load generator).
+def _is_service(name: str) -> bool:
+    return name in ("web", "redis") or name.startswith("worker-")
+
+
+def service_cpu(rig: Rig, before: dict[str, float], messages: int) -> dict[str, Any]:
+    """Service CPU per message over a burst: web + every worker + Redis, from the processes' CPU
+    time (user + system) since `before`, divided by the messages. CPU time, unlike wall-clock
+    time, does not grow when other programs share the machine (only a little, through caches)."""
+    after = rig.sampler.cpu_seconds()
+    spent = {k: after[k] - before.get(k, 0.0) for k in after if _is_service(k)}
+    total = sum(spent.values())
+    per = (lambda v: round(v * 1000 / messages, 3)) if messages else (lambda v: None)
+    workers = sum(v for k, v in spent.items() if k.startswith("worker-"))
+    return {
+        "messages": messages,
+        "seconds": round(total, 3),
+        "ms_per_message": per(total),
+        "by_process_ms": {"web": per(spent.get("web", 0.0)), "workers": per(workers), "redis": per(spent.get("redis", 0.0))},
+    }
+
+
 # -- 1. referral burst ----------------------------------------------------------------------------
 
 
@@ -129,12 +152,14 @@ async def referral_burst(ctx: Context, n: int, in_flight: int = 64) -> dict[str,
     rig = ctx.rig
     bodies = [referral_event(i) for i in range(n)]
     base = await rig.smtp_count(ctx.http)
+    cpu_before = rig.sampler.cpu_seconds()
     started = time.time()
     latencies, ids, failures = await post_webhooks(rig.web_url + "/webhooks/case-events", bodies, in_flight)
     answered = time.time()
     if failures:
         raise RuntimeError(f"{len(failures)} webhooks refused: {sorted(set(failures))}")
     await wait_for_count(lambda: rig.smtp_count(ctx.http), base + len(ids), "referral e-mails at the sink")
+    cpu = service_cpu(rig, cpu_before, len(ids))
     arrivals = await rig.smtp_arrivals(ctx.http, base)
     wanted = {ctx.message_header_id(i) for i in ids}
     mine = [(t, m) for t, m in arrivals if m in wanted]
@@ -151,6 +176,7 @@ async def referral_burst(ctx: Context, n: int, in_flight: int = 64) -> dict[str,
         "duplicates": len(mine) - len(seen),
         "end_to_end_seconds": round(e2e, 3),
         "end_to_end_per_second": rate(len(ids), e2e),
+        "service_cpu": cpu,
     }
     composed = await ceiling.render_stored(ctx.settings, ids)
     mails = ceiling.raw_emails(composed)
@@ -217,12 +243,14 @@ async def no_show_burst(ctx: Context, n: int) -> dict[str, Any]:
     await asyncio.sleep(max(0.0, (starts - datetime.now(HELSINKI)).total_seconds()) + 0.01)
     sms_base = await rig.sms_count(ctx.http)
     smtp_base = await rig.smtp_count(ctx.http)
+    cpu_before = rig.sampler.cpu_seconds()
     status, answer, sent, answered = await send_event(ctx, "kickoff.attendance", {"session_id": session_id, "attended": []})
     if status != 202:
         raise RuntimeError(f"kickoff.attendance answered {status}: {answer}")
     ids = set(answer["messages"])
     await wait_for_count(lambda: rig.sms_count(ctx.http), sms_base + n, "no-show SMS at the gateway")
     await wait_for_count(lambda: rig.smtp_count(ctx.http), smtp_base + 1, "call-prompt e-mail at the sink")
+    cpu = service_cpu(rig, cpu_before, n)  # the SMS, plus the one call-prompt e-mail
     arrivals = [(t, m) for t, m in await rig.sms_arrivals(ctx.http, sms_base) if m in ids]
     sms_ids = list(dict.fromkeys(m for _t, m in arrivals))
     delays = [t - answered for t, _m in arrivals]
@@ -233,6 +261,7 @@ async def no_show_burst(ctx: Context, n: int) -> dict[str, Any]:
         "attendance_answer_ms": round((answered - sent) * 1000, 1),
         "sms_after_answer_s": percentiles(delays),
         "sms_per_second": rate(len(delays), max(delays) if delays else 0.0),
+        "service_cpu": cpu,
     }
     composed = await ceiling.render_stored(ctx.settings, sms_ids)
     bodies = ceiling.sms_bodies(ctx.settings, composed)
@@ -291,6 +320,7 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
             raise RuntimeError(f"practice change answered {status}: {body}")
     setup_seconds = time.monotonic() - setup
     base = await rig.smtp_count(ctx.http)
+    cpu_before = rig.sampler.cpu_seconds()
     started = time.time()
     status, report = await ctx.api("POST", "/api/digests/run", {})
     answered = time.time()
@@ -298,6 +328,7 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
         raise RuntimeError(f"digest run answered {status}: {report}")
     run_id, recipients = report["id"], int(report["recipients"])
     await wait_for_count(lambda: rig.smtp_count(ctx.http), base + recipients, "digests at the sink")
+    cpu = service_cpu(rig, cpu_before, recipients)
     from notifier.staff.keys import run_messages_key
 
     redis = Redis.from_url(ctx.settings.redis_url or "")
@@ -320,6 +351,7 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
         "duplicates": len(mine) - len(seen),
         "last_digest_seconds": round(last - started, 3),
         "digests_per_second": rate(len(seen), last - started),
+        "service_cpu": cpu,
         "run_report": {k: final.get(k) for k in ("recipients", "digests", "sent", "pending", "failed", "skipped", "complete")}
         if isinstance(final, dict) else None,
     }

@@ -9,9 +9,9 @@ one written before the key was set, and `notifier reseal` seals those (`accept_p
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import msgspec
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 PLAIN_PREFIX = b"plain:"
@@ -32,7 +32,7 @@ class Sealer:
         return self._fernet is not None
 
     def seal(self, value: Any) -> bytes:
-        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        raw = msgspec.json.encode(value)  # the same compact UTF-8 JSON as json.dumps(..., separators)
         if self._fernet is None:
             return PLAIN_PREFIX + raw
         return self._fernet.encrypt(raw)
@@ -41,11 +41,11 @@ class Sealer:
         if blob.startswith(PLAIN_PREFIX):
             if self._fernet is not None and not self._accept_plain:
                 raise SealError("an unsealed record found although NOTIFIER_DATA_KEY is set; run `notifier reseal`")
-            return json.loads(blob[len(PLAIN_PREFIX):])
+            return msgspec.json.decode(blob[len(PLAIN_PREFIX):])
         if self._fernet is None:
             raise SealError("data is encrypted but NOTIFIER_DATA_KEY is not set")
         try:
-            return json.loads(self._fernet.decrypt(blob))
+            return msgspec.json.decode(self._fernet.decrypt(blob))
         except InvalidToken:
             raise SealError("no key in NOTIFIER_DATA_KEY opens this data") from None
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from notifier.app import eventloop
 from notifier.app.config import ConfigError, Settings
 from notifier.app.logging_setup import configure
 
@@ -48,7 +49,7 @@ def _serve(settings: Settings, command: str, **kw: object) -> None:
     from notifier.app.serve import serve
 
     try:
-        asyncio.run(serve(settings, **kw))  # type: ignore[arg-type]
+        eventloop.run(serve(settings, **kw))  # type: ignore[arg-type]
     except DataKeyMismatch as exc:
         sys.exit(f"notifier {command}: {exc}")
 

@@ -145,10 +145,10 @@ class Settings:
     @property
     def lease_seconds(self) -> float:
         """How long a claimed send may run before another worker may take it over."""
-        # The job may run send + 10 s after its start (its arq timeout: send, up to 5 s waiting for a
-        # rate slot, 5 s margin), and the claim comes at most 5 s after the start; arq re-runs a
-        # dead worker's job send + 20 s after its start. send + 10 s from the claim covers the
-        # first and ends before the second, so the re-run finds the lease expired and takes over.
+        # A send must finish 5 s before its lease ends (`Deliverer._deadline`), leaving time for its
+        # status write; a dead worker's work items are taken over once idle this long + 1 s (XAUTOCLAIM,
+        # `consumer.py`, looked for every 5 s), so the takeover finds the lease expired: within
+        # send + 16 s of the death, inside README's promise of send + 20 s.
         return self.send_timeout_seconds + 10
 
     def with_(self, **changes: object) -> "Settings":

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq.cron import CronJob, cron
-from arq.worker import Function, func
 
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
@@ -78,16 +77,8 @@ async def weekly_for(rt: Runtime, week: str, coach_id: str, now: datetime | None
     return answer["result"]
 
 
-async def weekly_for_job(ctx: dict[str, Any], week: str, coach_id: str) -> str:
-    return await weekly_for(ctx["runtime"], week, coach_id)
-
-
 async def weekly_cron_job(ctx: dict[str, Any]) -> int:
     return await start_weekly(ctx["runtime"])
-
-
-def weekly_functions() -> list[Function]:
-    return [func(weekly_for_job, name="coaching_weekly_for", max_tries=5)]  # type: ignore[arg-type]
 
 
 def weekly_cron_jobs(settings: Settings) -> list[CronJob]:

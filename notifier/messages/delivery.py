@@ -30,10 +30,13 @@ from notifier.messages.model import SMS
 from notifier.messages.queue import add_job, deliver_job_id
 from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.retry import next_attempt_at
-from notifier.messages.store import MessageStore
+from notifier.messages.model import Message
+from notifier.messages.store import MessageStore, Transition
 from notifier.clock import utcnow
 
 log = logging.getLogger("notifier.delivery")
+#: A send must be done this long before its lease runs out (time to write its status).
+LEASE_MARGIN_SECONDS = 5.0
 T = TypeVar("T")
 
 #: Counter of sends taken over from a worker that died mid-send: the only sends that can be
@@ -83,6 +86,47 @@ class Deliverer:
                 return f"skipped:{moved.previous if moved else ''}"
             claim = moved
             message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
+        return await self._send(message, token, claim, self._deadline())
+
+    def _deadline(self) -> float:
+        """When a send claimed now must have finished (`time.monotonic()`): before its lease runs
+        out, with time left to write its status. A send still waiting then (for the worker's SMTP
+        connection, behind a batch of slow sends) is given up as a temporary failure instead of
+        starting after another worker may have taken the message over. (arq's job timeout did this
+        when sends were arq jobs.)"""
+        return time.monotonic() + self.settings.lease_seconds - LEASE_MARGIN_SECONDS
+
+    async def deliver_many(self, message_ids: list[str]) -> list[str | BaseException]:
+        """`deliver` for a batch: the claims (and reads) of all of them in one round trip, then
+        every send as its own task (an e-mail waits for the worker's one SMTP connection), each
+        status written as soon as its send is done (which keeps the duplicate bound of README
+        "Guarantees": a dead worker re-sends at most the sends it had in flight).
+
+        Per message: the status it ended in (or why it was skipped), or the exception that
+        stopped it (a RedisError: the caller tries it again).
+        """
+        if not message_ids:
+            return []
+        if self.limiter is not None and self.limiter.rates:  # the slot comes before each claim
+            return list(await asyncio.gather(*(self.deliver(i) for i in message_ids), return_exceptions=True))
+        now = utcnow()
+        tokens = [secrets.token_hex(8) for _ in message_ids]
+        deadline = self._deadline()
+        claims = await self.store.claim_many(
+            message_ids, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_tokens=tokens)
+
+        async def one(message_id: str, token: str, claim: Transition, message: Message | None) -> str:
+            if message is None:
+                log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
+                return f"skipped:{claim.previous or 'missing'}"
+            return await self._send(message, token, claim, deadline)
+
+        return list(await asyncio.gather(
+            *(one(i, t, c, m) for i, t, (c, m) in zip(message_ids, tokens, claims)), return_exceptions=True))
+
+    async def _send(self, message: Message, token: str, claim: Transition, deadline: float) -> str:
+        """Send a message this worker has claimed (lease `token`) by `deadline` and record the outcome."""
+        message_id = message.id
         if claim.previous == st.SENDING:
             log.warning("message %s taken over from a worker whose lease ran out", message_id)
             await self.redis.incr(TAKEOVERS)
@@ -93,7 +137,11 @@ class Deliverer:
                 raise CannotCompose(f"channel-not-configured-{message.channel}")
             payload = self.composer.compose(message)
             started = time.monotonic()
-            provider_ref = await channel.send(message.id, payload)
+            try:
+                async with asyncio.timeout(max(deadline - started, 0.001)):
+                    provider_ref = await channel.send(message.id, payload)
+            except TimeoutError:
+                raise TemporaryFailure("lease-ran-out") from None
         except TemporaryFailure as exc:
             due, reason = max(message.created_at, message.send_at or message.created_at), exc.reason
             return await self._persist(lambda: self._temporary(

@@ -1,7 +1,7 @@
 """Housekeeping jobs: the sweeper that re-queues stuck messages, and retention.
 
-The send path never relies on these: a message and its job are stored in one transaction and a
-dead worker's job is re-run by arq. The sweeper is the safety net for what should not happen
+The send path never relies on these: a message and its work item are stored in one transaction
+and a dead worker's items are taken over by another worker (`consumer.py`). The sweeper is the safety net for what should not happen
 (a job lost with the last second of an AOF, an expired job) and runs every minute.
 """
 

@@ -69,3 +69,9 @@ SMS_REF_TTL_SECONDS = 7 * 86400
 
 def sms_ref_key(gateway_id: str) -> str:
     return f"{PREFIX}sms:ref:{gateway_id}"
+
+#: The work queue (`queue.py`): a stream of work due now, read by the workers' consumer group,
+#: and a sorted set of work due later (retries, `send_at`, rate-limited sends) by due time.
+WORK_STREAM = f"{PREFIX}work"
+WORK_DUE = f"{PREFIX}work:due"
+WORK_GROUP = "workers"

@@ -30,6 +30,8 @@ from redis.asyncio import Redis
 
 from notifier.keyspace import PREFIX
 from notifier.messages.keys import (
+    WORK_DUE,
+    WORK_STREAM,
     ACTIVE,
     CALLBACK_METRICS,
     CALLBACKS_DISABLED,
@@ -52,7 +54,6 @@ CALLBACKS = CALLBACK_METRICS
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 # Keys read at scrape time that other modules own.
-ARQ_QUEUE = "arq:queue"
 DIGEST_RUNS = f"{PREFIX}digest:runs"  # `notifier.staff.keys.RUNS`; messages do not import staff
 
 
@@ -93,16 +94,20 @@ async def snapshot(redis: Redis) -> Snapshot:
         pipe.hgetall(SEND)
         pipe.hgetall(WEBHOOKS)
         pipe.hgetall(CALLBACKS)
-        pipe.zcount(ARQ_QUEUE, "-inf", now_ms)
-        pipe.zcard(ARQ_QUEUE)
+        pipe.zcount(WORK_DUE, "-inf", now_ms)
+        pipe.zcard(WORK_DUE)
         pipe.zcard(ACTIVE)
         pipe.zcard(CALLBACKS_DUE)
         pipe.get(TAKEOVERS)
+        pipe.xlen(WORK_STREAM)
         pipe.zcard(DIGEST_RUNS)
         pipe.zrange(DIGEST_RUNS, -1, -1, withscores=True)
         pipe.exists(CALLBACKS_DISABLED)
-        (messages, send, webhooks, callbacks, due, queued, unsettled, cb_pending, takeovers, runs,
+        (messages, send, webhooks, callbacks, due_later, queued_later, unsettled, cb_pending, takeovers, stream, runs,
          last, cb_disabled) = await pipe.execute()
+    # Due now: on the work stream (read or not yet), or in the due set with its time passed.
+    due = int(stream) + int(due_later)
+    queued = int(stream) + int(queued_later)
 
     def ints(h: dict[bytes, bytes]) -> dict[str, int]:
         return {k.decode(): int(v) for k, v in h.items()}

@@ -1,42 +1,71 @@
-"""Putting arq jobs on the queue inside our own Redis transaction.
+"""The work queue: a Redis stream read by one consumer group, and a sorted set of later work.
 
-arq's `enqueue_job` runs its own transaction. We write the same two keys it writes (the
-serialised job and its place in the queue's sorted set) into the caller's MULTI instead, so that
-a message record and the job that sends it are stored together or not at all: a webhook that
-answered 2xx has its jobs queued, one that did not has nothing queued.
+Why not arq for sends (issue 18, measured in `bench/README.md`): a message, the work that sends
+it and the webhook's answer must be stored in ONE Redis transaction (`intake.py`), and arq's
+public `enqueue_job` runs a transaction of its own; writing arq's private key format into ours
+tied us to one arq release, and arq's per-job bookkeeping (job key, in-progress key, retry
+counter, result, up to nine round trips a job) was the largest part of a worker's Redis work.
+So the send path (and the digest fan-out) uses plain Redis commands:
 
-Jobs are JSON, never arq's default pickle: a worker that unpickles what it reads from Redis runs
-whatever anyone with write access to Redis put there. `job_serializer`/`job_deserializer` are
-handed to arq's worker and pool (public parameters), so a job that is not JSON is refused by
-arq as undecodable and never run.
+  notifier:work        a stream; one entry per piece of work due now: `job` = JSON
+                       `[job_id, function, [args...]]` (JSON only: nothing is ever unpickled)
+  notifier:work:due    a sorted set of the same JSON, scored by due time (ms): retries,
+                       `send_at`, rate-limited sends. Workers move what is due onto the stream
+                       in one Lua script (`PROMOTE`), so each due item is moved exactly once.
+
+Workers read the stream in the consumer group `workers` (`XREADGROUP ... COUNT n`), acknowledge
+and delete an entry once its work has settled (`XACK` + `XDEL`, pipelined), and take over the
+entries a dead worker read but never acknowledged (`XAUTOCLAIM` after the lease time): see
+`notifier/messages/consumer.py`. The message's own status (a compare-and-set with a lease,
+`store.py`) stays what makes a send happen at most once at a time; the queue only says when to
+look at a message. arq is still used, through its public API, for cron work (`app/worker.py`).
 """
 
 from __future__ import annotations
 
 import json
+
+from arq.constants import default_queue_name
+
+import msgspec
 from datetime import datetime
 from typing import Any
 
-from arq.constants import default_queue_name, job_key_prefix
-from arq.jobs import serialize_job
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-QUEUE_NAME = default_queue_name
-#: arq drops a job that has not started this long after its due time.
-EXPIRES_EXTRA_MS = 86_400_000
+from notifier.messages.keys import WORK_DUE, WORK_GROUP, WORK_STREAM
+
+STREAM = WORK_STREAM
+DUE = WORK_DUE
+GROUP = WORK_GROUP
+#: The field of a stream entry that holds the work.
+FIELD = b"job"
+
+#: KEYS: due set, stream. ARGV: now (ms), most items to move. Returns how many moved.
+PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, item in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job', item)
+  redis.call('ZREM', KEYS[1], item)
+end
+return #due
+"""
 
 
-def job_serializer(job: dict[str, Any]) -> bytes:
-    """arq's job (and result) dictionary as JSON (a result JSON cannot hold, an exception, as its text)."""
-    return json.dumps(job, separators=(",", ":"), default=str).encode()
+def encode(job_id: str, function: str, args: tuple[Any, ...] | list[Any]) -> str:
+    return msgspec.json.encode([job_id, function, list(args)]).decode()
 
 
-def job_deserializer(raw: bytes) -> dict[str, Any]:
-    """The inverse of `job_serializer`; anything but a JSON object (a pickle, say) raises."""
-    job = json.loads(raw)
-    if not isinstance(job, dict):
-        raise ValueError("a job must be a JSON object")
-    return job
+def decode(raw: bytes | str) -> tuple[str, str, list[Any]]:
+    """(job id, function, args) of a queued item; ValueError when it is not one."""
+    try:
+        value = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError("not JSON") from exc
+    if not (isinstance(value, list) and len(value) == 3 and isinstance(value[1], str) and isinstance(value[2], list)):
+        raise ValueError("not a queued job")
+    return str(value[0]), value[1], value[2]
 
 
 def add_job(
@@ -47,13 +76,55 @@ def add_job(
     now: datetime,
     run_at: datetime | None = None,
 ) -> None:
-    """Queue `function(*args)` to run at `run_at` (now when None) into `pipe`."""
-    now_ms = int(now.timestamp() * 1000)
-    score = max(now_ms, int(run_at.timestamp() * 1000)) if run_at else now_ms
-    payload = serialize_job(function, args, {}, None, now_ms, serializer=job_serializer)
-    pipe.psetex(job_key_prefix + job_id, score - now_ms + EXPIRES_EXTRA_MS, payload)
-    pipe.zadd(QUEUE_NAME, {job_id: score})
+    """Queue `function(*args)` to run at `run_at` (now when None) into the caller's `pipe`.
+
+    A later item with the same `job_id` and arguments replaces the earlier one's due time.
+    """
+    item = encode(job_id, function, args)
+    if run_at is None or run_at <= now:
+        pipe.xadd(STREAM, {FIELD: item})
+    else:
+        pipe.zadd(DUE, {item: int(run_at.timestamp() * 1000)})
 
 
 def deliver_job_id(message_id: str, attempt: int = 0) -> str:
     return f"deliver:{message_id}:{attempt}"
+
+
+async def queued(redis: Redis) -> list[tuple[str, str, list[Any]]]:
+    """Everything queued and not yet done, due now or later: (job id, function, args) each.
+
+    For tests and operators; a worker never scans the queue.
+    """
+    entries = await redis.xrange(STREAM)
+    later = await redis.zrange(DUE, 0, -1)
+    return [decode(fields[FIELD]) for _id, fields in entries] + [decode(item) for item in later]
+
+
+async def queue_length(redis: Redis) -> int:
+    """How many pieces of work are queued (due now, in progress, or later)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xlen(STREAM)
+        pipe.zcard(DUE)
+        stream, due = await pipe.execute()
+    return int(stream) + int(due)
+
+
+#: arq's own queue: only the cron jobs (`app/worker.py`) go there.
+QUEUE_NAME = default_queue_name
+
+
+def job_serializer(job: dict[str, Any]) -> bytes:
+    """arq's job (and result) dictionary as JSON, for the cron jobs arq still runs (a result JSON
+    cannot hold, an exception, as its text): arq's default is pickle, and a worker that unpickles
+    what it reads from Redis runs whatever anyone with write access to Redis put there."""
+    return json.dumps(job, separators=(",", ":"), default=str).encode()
+
+
+def job_deserializer(raw: bytes) -> dict[str, Any]:
+    """The inverse of `job_serializer`; anything but a JSON object (a pickle, say) raises, so arq
+    drops the job as undecodable and never runs it."""
+    job = json.loads(raw)
+    if not isinstance(job, dict):
+        raise ValueError("a job must be a JSON object")
+    return job

@@ -17,7 +17,6 @@ whoever writes and in whatever order.
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +24,7 @@ from typing import Any, Iterable
 
 import logging
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -101,6 +101,11 @@ STUCK_AFTER_SECONDS = 120
 SETTLED_STATUSES = st.FINAL | {st.SENT}
 
 
+#: JSON on the hot path (every message's record is written once and read at each claim).
+_json = msgspec.json.encode
+_unjson = msgspec.json.decode
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
 
@@ -143,7 +148,7 @@ class MessageStore:
         pipe.hset(
             msg_key(message_id),
             mapping={
-                "meta": json.dumps(meta, separators=(",", ":")),
+                "meta": _json(meta),
                 "personal": self.sealer.seal(personal),
                 "status": status,
                 "reason": planned.failure or "",
@@ -155,7 +160,7 @@ class MessageStore:
         history = [{"status": st.CREATED, "at": created, "reason": ""}]
         if planned.failure:
             history.append({"status": st.PERMANENT_FAILURE, "at": created, "reason": planned.failure})
-        pipe.rpush(history_key(message_id), *(json.dumps(h) for h in history))
+        pipe.rpush(history_key(message_id), *(_json(h) for h in history))
         labels = f"{planned.template}|{planned.channel}|"
         previous = ""
         for h in history:
@@ -214,7 +219,7 @@ class MessageStore:
         return raw.decode() if raw else None
 
     def _decode(self, fields: dict[bytes, bytes], history: list[bytes]) -> Message:
-        meta = json.loads(fields[b"meta"])
+        meta = _unjson(fields[b"meta"])
         personal = self.sealer.open(fields[b"personal"]) if fields.get(b"personal") else {}
         recipient = personal.get("recipient") or {"name": "", "language": meta["language"]}
         return Message(
@@ -230,7 +235,7 @@ class MessageStore:
             refs=meta.get("refs", {}),
             history=tuple(
                 StatusChange(h["status"], datetime.fromisoformat(h["at"]), h.get("reason", ""))
-                for h in map(json.loads, history)
+                for h in map(_unjson, history)
             ),
             attempts=int(fields.get(b"attempts", b"0")),
             reason=fields.get(b"reason", b"").decode(),
@@ -294,6 +299,32 @@ class MessageStore:
         flat = raw[2]
         return result, self._decode(dict(zip(flat[::2], flat[1::2])), [])
 
+    async def claim_many(
+        self, message_ids: list[str], *, lease_until: datetime, lease_tokens: list[str], now: datetime | None = None,
+    ) -> list[tuple[Transition, Message | None]]:
+        """`claim` for a batch of messages (each with its own lease token), in one round trip.
+
+        Each claim is its own compare-and-set: one message refused leaves the others claimed.
+        """
+        now = now or utcnow()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for message_id, token in zip(message_ids, lease_tokens):
+                keys, args = _transition_call(message_id, st.SENDING, "", now, lease_until, token, "", None,
+                                              self.callbacks, None)
+                await self._claim(keys=keys, args=args, client=pipe)
+            replies = await pipe.execute()
+        out: list[tuple[Transition, Message | None]] = []
+        for message_id, raw in zip(message_ids, replies):
+            previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
+            result = Transition(bool(raw[0]), previous)
+            if not result.moved:
+                out.append((result, None))
+                continue
+            log_move(message_id, result.previous, st.SENDING, "")
+            flat = raw[2]
+            out.append((result, self._decode(dict(zip(flat[::2], flat[1::2])), [])))
+        return out
+
     def log_executed(self, pipe: Pipeline, results: list[Any]) -> None:
         """Log the status changes `stage` and `move(pipe=...)` queued into `pipe`, now that it ran.
 
@@ -342,10 +373,21 @@ def _transition_call(
             cb.DUE, cb.queue_key(cb.message_stream(message_id))], args
 
 
+#: Statuses on the way to an outcome: logged at DEBUG, so that INFO has one line per outcome.
+_ON_THE_WAY = frozenset({st.CREATED, st.SENDING})
+
+
 def log_move(message_id: str, previous: str, target: str, reason: str) -> None:
-    """One `message.status` log event per status change (ids and statuses only, never personal data)."""
-    log.info(
-        "message %s %s%s", message_id, f"{previous} -> {target}" if previous else target,
+    """One `message.status` log event per status change (ids and statuses only, never personal data).
+
+    At INFO only outcomes (sent, delivered, failures, cancelled): one line per message outcome;
+    `created` and `sending` are DEBUG. Nothing is formatted unless the level is on.
+    """
+    level = logging.DEBUG if target in _ON_THE_WAY else logging.INFO
+    if not log.isEnabledFor(level):
+        return
+    log.log(
+        level, "message %s %s%s", message_id, f"{previous} -> {target}" if previous else target,
         f" ({reason})" if reason else "",
         extra={"event": "message.status", "message_id": message_id, "status": target,
                "previous": previous, "reason": reason},

@@ -7,7 +7,7 @@ person's digest and stores it in **one transaction** with the person's claim on 
 gets there first creates the message and its send job; everyone else finds the claim and skips.
 So two workers, the cron and a manual run at once, or a rerun after a crash, give each person
 at most one digest per week, and a rerun gives the rest theirs. arq's cron uniqueness is not
-relied on. Who gets which changes is decided in `planning_staff.py`.
+relied on, nor is the work queue's delivery (an item read again after a crash finds the claim). Who gets which changes is decided in `planning_staff.py`.
 
 Layout (prefix `notifier:`):
   digest:runs               sorted set of run ids by start time
@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
 from arq.cron import CronJob, cron
-from arq.worker import Function, func
 
 from notifier.messages import status as st
 from notifier.app.config import Settings
@@ -39,6 +39,7 @@ from notifier.staff.planning import (
     select_digest,
     week_label,
 )
+from notifier.staff.model import PracticeChange, StaffMember
 from notifier.staff.practice import PracticeChanges
 from notifier.clock import from_ms, to_ms
 from notifier.messages.queue import add_job
@@ -114,14 +115,46 @@ async def start_run(rt: Runtime, week: str | None, trigger: str) -> str:
 # -- one person's digest --------------------------------------------------------------------------
 
 
-async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> str:
+@dataclass
+class BatchReads:
+    """What a batch of digest jobs reads once for all (`digest_many`): the runs' headers, the
+    people's records (one pipeline) and the changes of each window. Lives for one batch only."""
+
+    headers: dict[str, list[Any]] = field(default_factory=dict)
+    members: dict[str, StaffMember | None] = field(default_factory=dict)
+    changes: dict[tuple[int, int], list[PracticeChange]] = field(default_factory=dict)
+
+
+async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -> list[str | BaseException]:
+    """`digest_for` for a batch of (run, person): the run headers and the people's records are
+    read in one round trip, and each window's changes once, instead of once per person."""
+    redis = rt.redis
+    runs = list(dict.fromkeys(run_id for run_id, _s in items))
+    people = list(dict.fromkeys(staff_id for _r, staff_id in items))
+    directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+    async with redis.pipeline(transaction=False) as pipe:
+        for run_id in runs:
+            pipe.hmget(run_key(run_id), "week", "cutoff_ms")
+        headers = await pipe.execute()
+    found = {m.id: m for m in await directory.get_many(people)}
+    reads = BatchReads(headers=dict(zip(runs, headers)), members={p: found.get(p) for p in people})
+    return list(await asyncio.gather(
+        *(digest_for(rt, links, run_id, staff_id, reads) for run_id, staff_id in items), return_exceptions=True))
+
+
+async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, reads: BatchReads | None = None) -> str:
     """Decide and store `staff_id`'s digest for the run's week, at most once per week.
 
     Returns what happened: created, nothing (nothing new), already (claimed before),
     opted-out, or failed. The counters of the run move in the same transaction as the claim.
+    `reads` holds what a batch read beforehand (`digest_many`); the claim itself is always read
+    here, under the transaction's WATCH.
     """
     redis = rt.redis
-    raw = await redis.hmget(run_key(run_id), "week", "cutoff_ms")
+    if reads is not None and run_id in reads.headers:
+        raw = reads.headers[run_id]
+    else:
+        raw = await redis.hmget(run_key(run_id), "week", "cutoff_ms")
     if raw[0] is None:
         log.warning("digest job for unknown run %s", run_id)
         return "unknown-run"
@@ -130,7 +163,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
     try:
         directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
         changes_store = PracticeChanges(redis)
-        member = await directory.get(staff_id)
+        member = reads.members[staff_id] if reads is not None and staff_id in reads.members else await directory.get(staff_id)
         if member is None or not member.digest:  # deleted or opted out since the fan-out
             await _bump(redis, rkey, "opted_out")
             return "opted-out"
@@ -139,11 +172,17 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str) -> s
         async def decide() -> Outcome:
             claim, previous = await redis.hmget(dkey, week, CUTOFF_FIELD)
             if claim is not None:
-                mine = json.loads(claim).get("run") == run_id  # our own job re-run by arq
+                mine = json.loads(claim).get("run") == run_id  # our own item, read again after a crash
                 return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
             previous_cutoff = from_ms(int(previous)) if previous else None
             window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
-            changes = await changes_store.posted_between(window_start, cutoff)
+            window = (to_ms(window_start), to_ms(cutoff))
+            if reads is not None and window in reads.changes:
+                changes = reads.changes[window]
+            else:
+                changes = await changes_store.posted_between(window_start, cutoff)
+                if reads is not None:
+                    reads.changes[window] = changes
             acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
             selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
             planned = None
@@ -262,12 +301,8 @@ async def recent_runs(redis: Any, limit: int = 20) -> list[str]:
     return [i.decode() for i in await redis.zrevrange(RUNS, 0, limit - 1)]
 
 
-# -- arq ------------------------------------------------------------------------------------------
-
-
-async def digest_for_job(ctx: dict[str, Any], run_id: str, staff_id: str) -> str:
-    rt: Runtime = ctx["runtime"]
-    return await digest_for(rt, links_for(rt.settings), run_id, staff_id)
+# -- scheduling -----------------------------------------------------------------------------------
+# `digest_for` items come from the work stream (`notifier/app/worker.py`); the weekly run is arq's cron.
 
 
 async def weekly_digest_job(ctx: dict[str, Any]) -> str | None:
@@ -277,12 +312,6 @@ async def weekly_digest_job(ctx: dict[str, Any]) -> str | None:
         log.error("weekly digest not run: NOTIFIER_SIGNING_SECRET is not set")
         return None
     return await start_run(rt, None, "cron")
-
-
-def digest_functions() -> list[Function]:
-    # No own timeout: arq re-runs a dead worker's jobs after the longest timeout of all functions,
-    # and the send job's must stay that longest.
-    return [func(digest_for_job, name="digest_for", max_tries=5)]  # type: ignore[arg-type]
 
 
 def digest_cron_jobs(settings: Settings) -> list[CronJob]:

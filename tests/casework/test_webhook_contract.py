@@ -7,8 +7,8 @@ import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from arq.constants import default_queue_name
 from standardwebhooks.webhooks import Webhook
+from notifier.messages.queue import queue_length, queued
 
 from tests.support.service import SECRET, referral
 from notifier.casework.case_system import signed_headers
@@ -23,7 +23,7 @@ async def post(svc, body: str | bytes, headers: dict[str, str]):
 
 async def nothing_queued(svc) -> bool:
     redis = svc.runtime.redis
-    return await redis.zcard(default_queue_name) == 0 and not await redis.keys("notifier:msg:*")
+    return await queue_length(redis) == 0 and not await redis.keys("notifier:msg:*")
 
 
 def doc(data=None, type_="client.referred") -> str:
@@ -222,7 +222,7 @@ async def test_accepted_webhook_queues_its_sends_atomically(start_service):
     status, _, answer = await post(svc, body, signed_headers(SECRET, body))
     assert status == 202
     [mid] = answer["messages"]
-    assert await svc.runtime.redis.zscore(default_queue_name, f"deliver:{mid}:0") is not None
+    assert await queued(svc.runtime.redis) == [(f"deliver:{mid}:0", "deliver", [mid])]
     assert await svc.runtime.store.status_of(mid) == "created"
 
 

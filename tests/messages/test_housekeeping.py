@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import timedelta
 
-from arq.constants import default_queue_name
+from notifier.messages.queue import STREAM, queue_length
 
 from tests.support.service import referral, wait_for
 from notifier.messages.rate_limit import RateLimiter
@@ -20,11 +20,11 @@ async def test_sweeper_requeues_a_message_whose_job_was_lost(start_service):
     _, answer = await svc.case.send("client.referred", referral("C-7001"))
     [mid] = answer["messages"]
     redis = svc.runtime.redis
-    await redis.delete(default_queue_name)  # the job is gone (as if lost with Redis's last second)
+    await redis.delete(STREAM)  # the work item is gone (as if lost with Redis's last second)
     assert await sweep(redis) == 0  # not stuck yet
     later = utcnow() + timedelta(minutes=10)
     assert await sweep(redis, now=later) == 1
-    assert await redis.zcard(default_queue_name) == 1
+    assert await queue_length(redis) == 1
     assert await sweep(redis, now=later) == 0  # not re-queued again straight away
 
 

@@ -1,4 +1,5 @@
-"""Jobs on the queue are JSON: a pickle planted in Redis is refused by the worker and never run."""
+"""Work on the queues is JSON: a pickle planted in Redis (in the work stream, or in arq's cron queue)
+is refused by the worker and never run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import redis as redis_sync
 from arq.constants import default_queue_name, job_key_prefix
 
+from notifier.messages.queue import FIELD, STREAM
 from tests.support.service import referral, wait_for
 
 
@@ -36,12 +38,24 @@ async def test_worker_refuses_a_pickled_job_without_running_it(start_service, tm
     r.close()
 
 
-async def test_jobs_written_by_the_service_are_json(start_service):
+async def test_worker_refuses_a_pickle_in_the_work_stream_without_running_it(start_service, tmp_path):
+    svc = await start_service()
+    marker = tmp_path / "pickle-ran"
+    r = redis_sync.Redis.from_url(svc.settings.redis_url)
+    r.xadd(STREAM, {FIELD: pickle.dumps(["planted", "deliver", [CreatesAFile(marker)]])})
+    # The worker reads it, cannot decode it as JSON, and drops it ...
+    await wait_for(lambda: r.xlen(STREAM) == 0)
+    # ... and nothing in it ran.
+    assert not marker.exists()
+    r.close()
+
+
+async def test_work_written_by_the_service_is_json(start_service):
     svc = await start_service(worker=False)
     status, answer = await svc.case.send("client.referred", referral("C-7101"))
     assert status == 202
     r = redis_sync.Redis.from_url(svc.settings.redis_url)
-    [key] = r.keys(job_key_prefix + "*")
-    job = json.loads(r.get(key))
-    assert job["f"] == "deliver" and job["a"] == answer["messages"]
+    [(_, fields)] = r.xrange(STREAM)
+    job_id, function, args = json.loads(fields[FIELD])
+    assert function == "deliver" and args == answer["messages"]
     r.close()

@@ -11,7 +11,7 @@ from tests.support.service import wait_for
 from notifier.app import cli
 from notifier.staff.digest import digest_for, links_for, run_report, start_run, weekly_digest_job
 from notifier.staff.planning import week_label
-from notifier.messages.queue import QUEUE_NAME
+from notifier.messages.queue import queue_length
 from tests.support.staff import (
     GENERAL,
     SALO_FI,
@@ -157,7 +157,7 @@ async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, sm
     await post_change(svc, GENERAL)
     first = await start_run(svc.runtime, None, "api")  # queued; no worker is running yet
     # A worker takes the first half, stores their digests, and dies before sending any of them
-    # or answering arq (so arq will hand the same jobs out again).
+    # or acknowledging its work items (so they are handed out again).
     links = links_for(svc.settings)
     for staff_id in ["T-0", "T-1", "T-2"]:
         assert await digest_for(svc.runtime, links, first, staff_id) == "created"
@@ -172,7 +172,11 @@ async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, sm
     assert first_report["digests"] + second_report["digests"] == 6
     assert sorted(m["To"].addresses[0].addr_spec for m in sink.messages) == sorted(p["email"] for p in people.values())
     assert first_report["sent"] + second_report["sent"] == 6
-    assert await svc.runtime.redis.zcard(QUEUE_NAME) == 0
+    await wait_for(lambda: _nothing_queued(svc))  # every work item acknowledged once its work settled
+
+
+async def _nothing_queued(svc) -> bool:
+    return await queue_length(svc.runtime.redis) == 0
 
 
 async def test_acknowledgements_are_recorded_and_reported_and_reminded(start_service, smtp):

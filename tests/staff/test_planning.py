@@ -212,4 +212,6 @@ def test_worker_runs_the_digest_jobs_and_the_weekly_cron_in_helsinki_time():
     worker = make_worker(Settings(redis_url="redis://127.0.0.1:1/0"), handle_signals=False)
     [job] = [c for c in worker.cron_jobs if c.name == "weekly_digest"]
     assert (job.weekday, job.hour, job.minute, job.second) == (0, 7, 0, 0)
-    assert worker.timezone == HEL and "digest_for" in worker.functions
+    from notifier.app.worker import work_handlers
+
+    assert worker.timezone == HEL and "digest_for" in work_handlers({})  # read from the work stream

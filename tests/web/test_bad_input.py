@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from arq.constants import default_queue_name
+from notifier.messages.queue import queue_length
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.support.service import SECRET, referral
@@ -60,7 +60,7 @@ def mutated_referrals(draw: st.DrawFn) -> dict[str, Any]:
 
 async def _state(svc) -> tuple[int, int]:
     redis = svc.runtime.redis
-    return await redis.zcard(default_queue_name), len(await redis.keys("notifier:msg:*"))
+    return await queue_length(redis), len(await redis.keys("notifier:msg:*"))
 
 
 async def _post(svc, body: bytes, text_for_signature: str, content_type: str = "application/json"):
