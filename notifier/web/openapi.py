@@ -480,7 +480,8 @@ def paths() -> dict[str, Schema]:
         "/api/staff/{id}/revoke-links": {"post": op("staff", "Revoke every personal link of a staff member", {
             "200": answer("Revoked; links sent from now on work.", obj({"id": string(), "link_generation": {"type": "integer"}},
                                                                         ["id", "link_generation"])),
-            **problems(401, 403, 404),
+            **problems(401, 403, 404, 503, why={401: COORD_401, 403: COORD_403, 404: "No staff member with this id.",
+                                               503: REDIS_503}),
         }, description="Preferences, unsubscribe and acknowledgement links sent to the person so far stop working.",
             security=COORD, parameters=[staff_id], operation_id="revokeStaffLinks")},
         "/api/practice-changes": {
@@ -612,7 +613,9 @@ def paths() -> dict[str, Schema]:
                 "409": html("The link has been used already; nothing is changed."), **problems(413)},
                 parameters=[path_id("The link's 10-character code.", "code")],
                 body=form_body(obj({"csrf": string("From the page."), "choice": string(enum=["session", "call"]),
-                                    "session_id": string("With `choice=session`.")}, ["csrf", "choice"])),
+                                    "session_id": string("With `choice=session`.")}, ["csrf", "choice"]),
+                               {"csrf": "<the csrf field of the page>", "choice": "session",
+                                "session_id": "S-2026-12-10-TKU"}),
                 operation_id="rebook"),
         },
         "/acknowledge/{token}": {

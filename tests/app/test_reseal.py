@@ -86,7 +86,7 @@ async def test_reseal_seals_plain_records_and_resumes_from_its_cursor(start_serv
     status, listing = await new.api("GET", "/api/staff")
     assert status == 200 and len(listing["staff"]) == 12
     again = await reseal(svc.runtime.redis, sealer)
-    assert again.resealed == 0 and again.current == 12
+    assert again.resealed == 0 and again.current == 13  # the twelve records and the data-key canary
 
 
 def test_reseal_uses_the_embedded_redis_of_the_data_dir_without_redis_url(tmp_path):

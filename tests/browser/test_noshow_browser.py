@@ -78,7 +78,7 @@ async def test_call_list_on_a_phone_without_javascript(start_service, receiver, 
 
 async def test_rebooking_page_on_a_phone_without_javascript(start_service, chromium, tmp_path):
     from tests.kickoff.test_rebooking import LINK
-    from tests.support.kickoff import attendance, invitee, scheduled, session_start, sms_outbox
+    from tests.support.kickoff import attendance, invitee, past_start, scheduled, session_start, sms_outbox
     from tests.support.staff import local_path
     from notifier.kickoff.store import load_session
 
@@ -87,6 +87,7 @@ async def test_rebooking_page_on_a_phone_without_javascript(start_service, chrom
                                                        starts_at=session_start(days_ahead=1)))
     for sid, days in (("S-N1", 3), ("S-N2", 7)):
         await svc.case.send("kickoff.scheduled", scheduled(sid, [invitee("X-5", "fi")], starts_at=session_start(days_ahead=days)))
+    past_start(svc, session_start(days_ahead=1))
     await svc.case.send("kickoff.attendance", attendance("S-M", []))
     body = (await wait_for(lambda: [m["body"] for m in sms_outbox(svc.outbox).values() if "/r/" in m["body"]]))[0]
     link = local_path(LINK.findall(body)[0], svc)
@@ -139,12 +140,13 @@ async def test_needs_attention_on_a_phone_in_finnish_and_swedish(start_service, 
 
 async def test_figures_on_a_phone(start_service, chromium, tmp_path):
     from tests.support.console import console_service, minted_link
-    from tests.support.kickoff import attendance, invitee, scheduled, session_start
+    from tests.support.kickoff import attendance, invitee, past_start, scheduled, session_start
 
     svc = await console_service(start_service)
     await svc.case.send("kickoff.scheduled", scheduled("S-FIG", [invitee("C-1", "fi", phone="040 1234567"),
                                                                  invitee("C-2", "sv"), invitee("C-3", "fi")],
                                                        starts_at=session_start(days_ahead=1)))
+    past_start(svc, session_start(days_ahead=1))
     await svc.case.send("kickoff.attendance", attendance("S-FIG", ["C-2"]))
     context = await chromium.new_context(viewport=PHONE, locale="fi-FI")
     page = await context.new_page()

@@ -15,7 +15,7 @@ from notifier.console import attention as attention_page
 from notifier.console.attention import Line, attention_lines, untouched_since
 from notifier.console.keys import ATTENTION_HANDLED
 from tests.support.console import COORDINATOR, Browsers, console_service
-from tests.support.kickoff import attendance, invitee, scheduled, session_start
+from tests.support.kickoff import attendance, invitee, past_start, scheduled, session_start
 from tests.support.service import referral
 
 TZ = ZoneInfo("Europe/Helsinki")
@@ -55,6 +55,7 @@ async def test_queue_in_both_languages_mark_handled_and_bad_input(start_service,
     await svc.case.send("kickoff.scheduled", scheduled("S-ATT", [invitee("C-W", "fi", phone="040 1234567"),
                                                                  invitee("C-U", "fi", phone="050 7654321")],
                                                        starts_at=session_start(days_ahead=1)))
+    past_start(svc, session_start(days_ahead=1))
     status, answer = await svc.case.send("kickoff.attendance", attendance("S-ATT", []))
     status, listing = await svc.api("GET", "/api/call-prompts?session_id=S-ATT")
     [wrong] = [p for p in listing["call_prompts"] if p["client_id"] == "C-W"]

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.callbacks import CALLBACK_SECRET
 from tests.support.console import Browsers
-from tests.support.kickoff import attendance, invitee, scheduled
+from tests.support.kickoff import attendance, invitee, past_start, scheduled
 from tests.support.service import wait_for
 from tests.support.staff import local_path, staff_service
 
@@ -54,6 +54,7 @@ async def absent_session(svc, session_id="S-CALL-1"):
                                   invitee("C-2001", "sv", phone="050 7654321")])
     status, _ = await svc.case.send("kickoff.scheduled", data)
     assert status == 202
+    past_start(svc)
     status, answer = await svc.case.send("kickoff.attendance", attendance(session_id, []))
     assert status == 202, answer
     def mine():

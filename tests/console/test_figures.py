@@ -10,7 +10,7 @@ import pytest
 
 from notifier.console.figures import Raw, SessionFacts, compute
 from tests.support.console import Browsers, console_service
-from tests.support.kickoff import attendance, invitee, scheduled, session_start
+from tests.support.kickoff import attendance, invitee, past_start, scheduled, session_start
 
 NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 
@@ -56,6 +56,7 @@ async def test_page_and_csv_in_both_languages_and_bad_input(start_service, brows
     svc = await console_service(start_service)
     await svc.case.send("kickoff.scheduled", scheduled("S-F", [invitee("C-1", "fi", phone="040 1234567"),
                                                                invitee("C-2", "sv")], starts_at=session_start(days_ahead=1)))
+    past_start(svc, session_start(days_ahead=1))
     await svc.case.send("kickoff.attendance", attendance("S-F", ["C-2"]))
     status, listing = await svc.api("GET", "/api/call-prompts?session_id=S-F")
     await svc.api("POST", f"/api/call-prompts/{listing['call_prompts'][0]['id']}/outcome", json={"outcome": "reached"})

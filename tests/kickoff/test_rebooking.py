@@ -14,7 +14,7 @@ from notifier.clock import utcnow
 from notifier.kickoff.rebooking import book, link_expiry
 from notifier.kickoff.store import load_session
 from tests.support.callbacks import CALLBACK_SECRET
-from tests.support.kickoff import attendance, invitee, scheduled, session_start, sms_outbox
+from tests.support.kickoff import attendance, invitee, past_start, scheduled, session_start, sms_outbox
 from tests.support.service import wait_for
 from tests.support.staff import local_path
 
@@ -50,6 +50,7 @@ async def test_client_rebooks_from_the_no_show_sms_and_the_case_system_is_told(s
     for data in (nxt, full, salo(scheduled("S-SALO", [invitee("X-3", "fi")], starts_at=session_start(days_ahead=3)))):
         status, answer = await send("kickoff.scheduled", data)
         assert status == 202, answer
+    past_start(svc, session_start(days_ahead=1))
     status, answer = await send("kickoff.attendance", attendance("S-MISS", []))
     assert status == 202
 
@@ -119,6 +120,7 @@ async def test_call_me_instead_and_expiry(start_service):
     await send("kickoff.scheduled", scheduled("S-A", [invitee("C-9", "fi")], starts_at=session_start(days_ahead=1)))
     later = session_start(days_ahead=5)
     await send("kickoff.scheduled", scheduled("S-B", [invitee("X-9", "fi")], starts_at=later))
+    past_start(svc, session_start(days_ahead=1))
     await send("kickoff.attendance", attendance("S-A", [], next_starts=later))
     texts = await wait_for(lambda: [m.get_body(("plain",)).get_content() for m in emails(svc)
                                     if "c-9@example.fi" in str(m["To"]) and "/r/" in m.get_body(("plain",)).get_content()])

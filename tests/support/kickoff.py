@@ -148,6 +148,15 @@ def started(svc: Any, days: int = 14) -> None:
     svc.runtime.clock = lambda: utcnow() + timedelta(days=days)
 
 
+def past_start(svc: Any, starts_at: datetime | None = None) -> None:
+    """Move the service's clock to just after `starts_at` (default: `session_start()`), running on
+    from there: attendance is taken once a session has started, and later sessions stay ahead."""
+    from notifier.clock import utcnow
+
+    offset = (starts_at or session_start()) - utcnow() + timedelta(minutes=1)
+    svc.runtime.clock = lambda: utcnow() + offset
+
+
 def starting_soon(seconds: int = 2) -> datetime:
     """A start time `seconds` (whole seconds) from now: for processes whose clock a test cannot move."""
     return (datetime.now(HELSINKI) + timedelta(seconds=seconds + 1)).replace(microsecond=0)
