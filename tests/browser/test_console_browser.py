@@ -16,9 +16,11 @@ import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, Iterator
 
 import pytest
+
+from tests.browser.conftest import SKIP_WITHOUT_CHROMIUM, playwright_api
 
 from tests.support.service import Service, wait_for
 from tests.support.console import COORDINATOR, console_service, minted_link, sign_in_links
@@ -26,16 +28,11 @@ from notifier.staff.practice import PracticeChanges
 from notifier.app.worker import make_worker
 from tests.support.staff import SALO_FI, SALO_SV, TURKU_FI, TURKU_SV, local_path, put_staff
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
-                                                              "(apt-get install -y chromium); the browser test needs it")
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')")
+pytestmark = SKIP_WITHOUT_CHROMIUM
 
 
 @pytest.fixture
@@ -52,16 +49,6 @@ def artifacts(tmp_path: Path) -> Iterator[Path]:
     with contextlib.suppress(OSError):
         staging.rename(ARTIFACTS)
     shutil.rmtree(staging, ignore_errors=True)
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 async def drain(svc: Service) -> None:

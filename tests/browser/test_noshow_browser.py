@@ -7,32 +7,17 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, AsyncIterator
 
-import pytest
+
+from tests.browser.conftest import SKIP_WITHOUT_CHROMIUM
 
 from tests.console.test_call_list import absent_session, call_list_service, prompts_of
 from tests.support.service import wait_for
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "noshow"
 PHONE = {"width": 360, "height": 740}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium "
-                                                              "(apt-get install -y chromium); the browser test needs it")
-playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')")
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+pytestmark = SKIP_WITHOUT_CHROMIUM
 
 
 async def test_call_list_on_a_phone_without_javascript(start_service, receiver, chromium, tmp_path):

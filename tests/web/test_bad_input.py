@@ -155,6 +155,27 @@ async def test_pages_never_5xx_on_any_form(start_service_once, path, form):
     assert await _healthy(svc)
 
 
+def mutate(draw: st.DrawFn, target: dict[str, Any]) -> None:
+    """Change or drop 1-3 fields of `target` (or add an unknown one)."""
+    for _ in range(draw(st.integers(1, 3))):
+        key = draw(st.sampled_from(sorted(target) + ["unknown"]))
+        if draw(st.booleans()):
+            target[key] = draw(st.one_of(json_values, nasty_strings))
+        else:
+            target.pop(key, None)
+
+
+async def taken_or_refused_without_change(svc: Any, doc: dict[str, Any]) -> None:
+    """Never a 5xx; a refusal changes nothing in Redis; the service stays healthy."""
+    body = json.dumps(doc, ensure_ascii=False)
+    before = await _state(svc)
+    status, _ = await _post(svc, body.encode(), body)
+    assert status < 500
+    if status != 202:
+        assert await _state(svc) == before
+    assert await _healthy(svc)
+
+
 @st.composite
 def mutated_kickoffs(draw: st.DrawFn) -> dict[str, Any]:
     from tests.support.kickoff import attendance, invitee, scheduled
@@ -169,26 +190,14 @@ def mutated_kickoffs(draw: st.DrawFn) -> dict[str, Any]:
     else:
         data = {"session_id": "S-FUZZ"}
         target = data
-    for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.sampled_from(sorted(target) + ["unknown"]))
-        if draw(st.booleans()):
-            target[key] = draw(st.one_of(json_values, nasty_strings))
-        else:
-            target.pop(key, None)
+    mutate(draw, target)
     return {"type": kind, "data": data}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=mutated_kickoffs())
 async def test_mutated_kickoff_events_never_5xx(start_service_once, doc):
-    svc = await start_service_once()
-    body = json.dumps(doc, ensure_ascii=False)
-    before = await _state(svc)
-    status, ctype = await _post(svc, body.encode(), body)
-    assert status < 500
-    if status != 202:
-        assert await _state(svc) == before
-    assert await _healthy(svc)
+    await taken_or_refused_without_change(await start_service_once(), doc)
 
 
 # -- generated invalid bodies: a 4xx, and nothing in Redis changed ----------------------------------
@@ -360,23 +369,11 @@ def mutated_coaching_events(draw: st.DrawFn) -> dict[str, Any]:
         "client.referred": {**referral("C-FUZZ"), "coach": dict(coach)},
     }[kind]
     target = data["coach"] if "coach" in data and draw(st.booleans()) else data
-    for _ in range(draw(st.integers(1, 3))):
-        key = draw(st.sampled_from(sorted(target) + ["unknown"]))
-        if draw(st.booleans()):
-            target[key] = draw(st.one_of(json_values, nasty_strings))
-        else:
-            target.pop(key, None)
+    mutate(draw, target)
     return {"type": kind, "data": data}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=mutated_coaching_events())
 async def test_mutated_coaching_events_never_5xx(start_service_once, doc):
-    svc = await start_service_once()
-    body = json.dumps(doc, ensure_ascii=False)
-    before = await _state(svc)
-    status, ctype = await _post(svc, body.encode(), body)
-    assert status < 500
-    if status != 202:
-        assert await _state(svc) == before
-    assert await _healthy(svc)
+    await taken_or_refused_without_change(await start_service_once(), doc)
