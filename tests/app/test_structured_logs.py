@@ -3,6 +3,7 @@ message (also those written inside transactions: intake, retries, cancellations)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -56,19 +57,33 @@ async def test_json_logs_have_one_status_event_per_change_and_no_personal_data(s
         await svc.final(mid)
     await wait_for(lambda: len(sink.messages) >= 4)
 
-    lines = [line for line in json_logs().splitlines() if line.strip()]
+    def read() -> tuple[list[str], list[dict], dict[str, list[str]]]:
+        lines = [line for line in json_logs().splitlines() if line.strip()]
+        records = [json.loads(line) for line in lines if line.startswith("{")]
+        events: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            if r.get("event") == "message.status":
+                events[r["message_id"]].append(r["status"])
+        return lines, records, events
+
+    async def histories() -> dict[str, list[str]]:
+        return {mid: [h.status for h in (await svc.runtime.store.get(mid)).history] for mid in ids}
+
+    async def all_logged() -> bool:
+        # A worker logs a status change just after writing it: wait (with a deadline) for the line.
+        events, expected = read()[2], await histories()
+        return all(events[mid] == expected[mid] for mid in ids)
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(all_logged, timeout=10)
+    lines, records, events = read()
     bad = [line for line in lines if not line.startswith("{")]
-    assert not bad, "\n".join(bad[:40])
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert not bad, "\n".join(bad[:40])  # every line is one JSON object
     assert all({"time", "level", "logger", "msg"} <= r.keys() for r in records)
-    events = defaultdict(list)
-    for r in records:
-        if r.get("event") == "message.status":
-            events[r["message_id"]].append(r["status"])
     assert set(ids) <= set(events)
+    expected = await histories()
     for mid in ids:
-        history = [h.status for h in (await svc.runtime.store.get(mid)).history]
-        assert events[mid] == history, (mid, events[mid], history)
+        assert events[mid] == expected[mid], (mid, events[mid], expected[mid])
     assert any(events[mid].count("temporary-failure") for mid in ids)  # the retried one is in
     assert any("cancelled" in events[mid] for mid in ids)
     service = [r for r in records if not r["logger"].startswith(STAND_INS)]
