@@ -5,6 +5,8 @@ again, and kept in Redis across worker restarts."""
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 from datetime import datetime
 
@@ -155,8 +157,18 @@ async def test_a_receiver_that_does_not_answer_is_retried_after_the_timeout(star
     await wait_for(lambda: receiver.accepted())
     posts = receiver.for_message(mid)
     assert [p.status for p in posts] == [0, 200] and posts[0].webhook_id == posts[1].webhook_id
-    counts = {k.decode(): int(v) for k, v in (await svc.runtime.redis.hgetall(cb.METRICS)).items()}
-    assert counts["answer|timeout"] == 1 and counts["message.status|delivered"] == 1
+
+    async def counts() -> dict[str, int]:
+        return {k.decode(): int(v) for k, v in (await svc.runtime.redis.hgetall(cb.METRICS)).items()}
+
+    # The dispatcher counts an answer just after it has it: wait (with a deadline) for the count.
+    async def counted() -> bool:
+        return "message.status|delivered" in await counts()
+
+    with contextlib.suppress(AssertionError):
+        await wait_for(counted, timeout=5)
+    found = await counts()
+    assert found.get("answer|timeout") == 1 and found.get("message.status|delivered") == 1, found
 
 
 async def test_events_wait_in_redis_for_a_worker(start_service, receiver):
