@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio.client import Pipeline
 
 from notifier.app.runtime import Runtime
-from notifier.casework.events import ClientReferred, Party, ServiceEnded
+from notifier.casework.events import ClientReferred, ServiceEnded
 from notifier.clock import utcnow
 from notifier.coaching.keys import client_key
 from notifier.coaching.model import CoachingState, Rules
@@ -41,11 +41,6 @@ log = logging.getLogger("notifier.coaching")
 
 def rules(rt: Runtime) -> Rules:
     return rt.settings.coaching
-
-
-def _parties(rt: Runtime) -> tuple[Party, Party]:
-    s = rt.settings
-    return s.office, s.provider
 
 
 async def _unsent(rt: Runtime, state: CoachingState | None) -> frozenset[str]:
@@ -83,7 +78,7 @@ async def referred(event: ClientReferred, rt: Runtime, leading: list[PlannedMess
     new = after_referral(event, existing)
     previous = existing if existing is not None and existing.active else None
     plan = plan_reminders(previous, new, rules(rt), rt.settings.timezone, utcnow(), rt.settings.public_url,
-                          _parties(rt)[1].name, await _unsent(rt, previous))
+                          rt.settings.provider.name, await _unsent(rt, previous))
     return _outcome(rt, existing, new, plan, leading, {})
 
 
@@ -99,7 +94,7 @@ async def coaching_event(event: Any, rt: Runtime) -> Outcome:
     state = await _existing(rt, event.client_id)
     now = utcnow()
     new = after_event(event, state, now)
-    office, provider = _parties(rt)
+    office, provider = rt.settings.office, rt.settings.provider
     plan = plan_reminders(state, new, rules(rt), rt.settings.timezone, now, rt.settings.public_url,
                           provider.name, await _unsent(rt, state))
     leading: list[PlannedMessage] = []
@@ -116,7 +111,7 @@ async def record_call_contact(rt: Runtime, client_id: str, at: datetime) -> None
             return Outcome()
         new = contacted(state, at)
         plan = plan_reminders(state, new, rules(rt), rt.settings.timezone, utcnow(), rt.settings.public_url,
-                              _parties(rt)[1].name, await _unsent(rt, state))
+                              rt.settings.provider.name, await _unsent(rt, state))
         return _outcome(rt, state, new, plan, [], {})
 
     await commit(rt.store, decide, watch=[client_key(client_id)])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -193,21 +193,6 @@ async def load_prompts(redis: Redis, sealer: Sealer, prompt_ids: list[str]) -> l
             due_at=datetime.fromisoformat(meta["due_at"]) if meta.get("due_at") else None,
         ))
     return prompts
-
-
-async def record_outcome(redis: Redis, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str,
-                         at: datetime, also: Callable[[Pipeline], None] | None = None) -> None:
-    """Append a call's outcome; earlier ones stay (a no-answer, then a reached, is a history).
-
-    `also` queues writes that belong with the outcome into the same transaction (the contact
-    log's entry and the case system's callback: `contacts.stage_recorded_call`).
-    """
-    ttl = await redis.ttl(prompt_key(prompt.id))
-    async with redis.pipeline(transaction=True) as pipe:
-        stage_outcome(pipe, sealer, prompt, outcome, note, at, ttl)
-        if also is not None:
-            also(pipe)
-        await pipe.execute()
 
 
 def stage_outcome(pipe: Pipeline, sealer: Sealer, prompt: CallPrompt, outcome: str, note: str, at: datetime,

@@ -56,7 +56,7 @@ def stage_call(pipe: Pipeline, *, prompt_id: str, session_id: str, client_id: st
 
 
 def stage_recorded_call(prompt: Any, outcome: str, at: datetime, *, callbacks: bool) -> Callable[[Pipeline], None]:
-    """What goes with a recorded call (`sessions.record_outcome`'s `also`): its contact-log entry
+    """What goes with a recorded call (staged by `kickoff/calls.record_call`): its contact-log entry
     and, when the case system wants them, its `call_prompt.outcome` callback."""
     def stage(pipe: Pipeline) -> None:
         stage_call(pipe, prompt_id=prompt.id, session_id=prompt.session_id, client_id=prompt.client_id,
