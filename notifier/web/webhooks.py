@@ -17,7 +17,7 @@ from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.casework.events import parse_event
-from notifier.casework.handlers import HANDLERS
+from notifier.casework.handlers import HANDLERS, watched
 from notifier.messages.intake import Conflict, Replay, Reused, commit
 from notifier.messages.keys import idempotency_key
 from notifier.validation import FieldError, Invalid
@@ -134,7 +134,7 @@ async def _case_events(request: web.Request, headers: dict[str, str]) -> web.Res
 
     try:
         answer = await commit(
-            rt.store, decide,
+            rt.store, decide, watch=watched(event),
             idem_key=idempotency_key("webhook", webhook_id), idem_ttl=rt.settings.webhook_id_ttl_seconds,
             fingerprint=body_fingerprint(body),
         )
