@@ -28,7 +28,7 @@ from notifier.coaching.site_figures import ActiveClient, EndedService
 from notifier.sealing import Sealer
 
 KEEP_AFTER_END = timedelta(days=180)
-#: Ended services older than this (from the newest end recorded) leave the ended index: twice the
+#: Ends this much older than the one being recorded leave the ended index: twice the
 #: figures page's longest period.
 ENDED_KEEP = timedelta(days=800)
 
