@@ -104,6 +104,8 @@ async def test_coaching_per_site_on_the_page_and_in_the_csv(start_service, brows
         assert (await svc.case.send("client.referred", referred(cid, days, coach=coach)))[0] == 202
     for cid, reason in (("C-e1", "employed"), ("C-e2", "moved")):
         assert (await svc.case.send("client.service_ended", {"client_id": cid, "at": ago(hours=1), "reason": reason}))[0] == 202
+    # a repeated end changes nothing (counted once)
+    assert (await svc.case.send("client.service_ended", {"client_id": "C-e1", "at": ago(minutes=5), "reason": "other"}))[0] == 202
     status, answer = await svc.case.send("client.referred", referred("C-bad", 1, coach={**turku, "site": "Turku keskusta"}))
     assert status == 422 and "data.coach.site" in str(answer)
 
