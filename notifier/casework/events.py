@@ -25,6 +25,7 @@ from notifier.validation import (
     Bad,
     Check,
     Choice,
+    Code,
     DateTime,
     Email,
     Identifier,
@@ -57,14 +58,23 @@ class Client(Struct, frozen=True):
         return f"{self.first_name} {self.last_name}"
 
 
+CoachSite = Annotated[Code, Meta(
+    description="Optional: the site (toimipaikka) the coach works at, e.g. `turku`; counts the coach's clients "
+                "under that site on the console's figures page. Without it, the site of the staff member "
+                "with the coach's `id` in the staff directory, if any; else \"no site\".",
+    examples=["turku"])]
+
+
 class Coach(Struct, frozen=True):
-    """The provider's coach responsible for a client: gets the coaching reminders, in their language."""
+    """The provider's coach responsible for a client: gets the coaching reminders, in their language.
+    `site` places the coach's clients on the figures page (`coaching/site_figures.py`)."""
 
     id: Identifier
     name: PersonName  # type: ignore[valid-type]
     email: Email
     language: Language
     phone: Phone | None = None
+    site: CoachSite | None = None
 
 
 class ClientReferred(Struct, frozen=True):

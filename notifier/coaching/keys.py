@@ -8,6 +8,9 @@ from notifier.keyspace import PREFIX
 ACTIVE_CLIENTS = f"{PREFIX}coaching:active"
 #: Set of coach ids that have (or had) clients: the weekly e-mail's fan-out.
 COACHES = f"{PREFIX}coaching:coaches"
+#: Sorted set of ended services, scored by the end (ms): JSON members with a random id, the reason,
+#: the coach's id and site; no client id (the figures page counts them per site and reason).
+ENDED = f"{PREFIX}coaching:ended"
 
 
 def client_key(client_id: str) -> str:

@@ -72,21 +72,27 @@ def deadlines(state: CoachingState, rules: Rules, tz: ZoneInfo) -> list[Deadline
     """
     if not state.active:
         return []
+    return open_deadlines(state.referred_at, state.last_contact_at, state.last_plan_at, rules, tz)
+
+
+def open_deadlines(referred_at: datetime, last_contact_at: datetime | None, last_plan_at: datetime | None,
+                   rules: Rules, tz: ZoneInfo) -> list[Deadline]:
+    """`deadlines` from the three times alone (the figures read them without opening sealed data)."""
     out: list[Deadline] = []
 
     def add(kind: str, due: datetime, remind: datetime) -> None:
         out.append(Deadline(kind, due, working_day_on_or_before(remind.astimezone(tz).date())))
 
-    if state.last_contact_at is None:
-        start = state.referred_at
+    if last_contact_at is None:
+        start = referred_at
         add(FIRST_CONTACT, start + timedelta(days=rules.first_contact_days),
             start + timedelta(days=rules.first_contact_remind_day))
     else:
-        start = state.last_contact_at
+        start = last_contact_at
         add(MONTHLY_CONTACT, start + timedelta(days=rules.contact_days),
             start + timedelta(days=rules.contact_remind_day))
-    if state.last_plan_at is not None:
-        start = state.last_plan_at.astimezone(tz)
+    if last_plan_at is not None:
+        start = last_plan_at.astimezone(tz)
         due = start + relativedelta(months=rules.plan_months)
         add(PLAN_RENEWAL, due, due - timedelta(days=rules.plan_remind_days_before))
     return sorted(out, key=lambda d: d.due)

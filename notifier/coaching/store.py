@@ -3,7 +3,9 @@
 The state is written only inside `intake.commit`'s transaction (`stage_state`), watched by the
 handler that read it, so two events for one client at once are decided one after the other.
 Personal data (the client's name and addresses, the coach's name and e-mail) is sealed; the meta
-part holds ids and times only. A client's state expires `KEEP_AFTER_END` after the service ended.
+part holds ids, codes and times only. A client's state expires `KEEP_AFTER_END` after the service
+ended; the ended index (`ENDED`: reason, coach id and site, no client id) keeps each end for
+`ENDED_KEEP` for the figures page (`site_facts`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ from redis.asyncio.client import Pipeline
 
 from notifier.casework.addressing import Address
 from notifier.casework.events import Client, Coach, Party
-from notifier.coaching.keys import ACTIVE_CLIENTS, COACHES, client_key, coach_clients_key
+from notifier.clock import new_id, to_ms
+from notifier.coaching.keys import ACTIVE_CLIENTS, COACHES, ENDED, client_key, coach_clients_key
 from notifier.coaching.model import CoachingState
+from notifier.coaching.site_figures import ActiveClient, EndedService
 from notifier.sealing import Sealer
 
 KEEP_AFTER_END = timedelta(days=180)
+#: Ends this much older than the one being recorded leave the ended index: twice the
+#: figures page's longest period.
+ENDED_KEEP = timedelta(days=800)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -45,6 +52,7 @@ def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: 
     cid = state.client.id
     meta = {
         "client_id": cid, "coach_id": state.coach.id if state.coach else None,
+        "coach_site": state.coach.site if state.coach else None,
         "referred_at": _iso(state.referred_at), "last_contact_at": _iso(state.last_contact_at),
         "last_plan_at": _iso(state.last_plan_at), "contacts": state.contacts,
         "ended_at": _iso(state.ended_at), "end_reason": state.end_reason, "reminders": state.reminders,
@@ -70,6 +78,10 @@ def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: 
     else:
         pipe.srem(ACTIVE_CLIENTS, cid)
         pipe.expireat(key, int(((state.ended_at or state.referred_at) + KEEP_AFTER_END).timestamp()))
+        if state.ended_at and (previous is None or previous.active):  # the end itself, once
+            entry = {"id": new_id(), "reason": state.end_reason, "coach": meta["coach_id"], "site": meta["coach_site"]}
+            pipe.zadd(ENDED, {json.dumps(entry, separators=(",", ":")): to_ms(state.ended_at)})
+            pipe.zremrangebyscore(ENDED, "-inf", f"({to_ms(state.ended_at - ENDED_KEEP)}")
 
 
 def _state(fields: dict[bytes, bytes], sealer: Sealer) -> CoachingState:
@@ -115,3 +127,24 @@ async def active_client_ids(redis: Redis, coach_id: str | None = None) -> list[s
 
 async def coach_ids(redis: Redis) -> list[str]:
     return sorted(m.decode() for m in await redis.smembers(COACHES))
+
+
+async def site_facts(redis: Redis, start: datetime, end: datetime) -> tuple[list[ActiveClient], list[EndedService]]:
+    """The active clients (now) and the services ended in [start, end), from the clear parts only:
+    nothing sealed is opened, so the figures page stays fast with thousands of clients."""
+    ids = [m.decode() for m in await redis.smembers(ACTIVE_CLIENTS)]
+    metas: list[bytes | None] = []
+    if ids:
+        async with redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hget(client_key(cid), "meta")
+            metas = await pipe.execute()
+    active = []
+    for raw in metas:
+        if raw:
+            m = json.loads(raw)
+            active.append(ActiveClient(m.get("coach_id"), m.get("coach_site"), datetime.fromisoformat(m["referred_at"]),
+                                       _dt(m.get("last_contact_at")), _dt(m.get("last_plan_at"))))
+    entries = await redis.zrangebyscore(ENDED, to_ms(start), f"({to_ms(end)}")
+    ended = [EndedService(e["reason"], e.get("coach"), e.get("site")) for e in map(json.loads, entries)]
+    return active, ended

@@ -1,12 +1,15 @@
 """The coordinators' figures for a period and site: kickoff attendance and no-shows per session,
 call outcomes, rebookings, reachability, delivery per channel and practice-change acknowledgements
 per week; as server-rendered SVG bar charts (no script, no CDN) with a data table under each for
-screen readers, and as CSV.
+screen readers, and as CSV. Then the coaching figures per site (issue 17: active clients, overdue,
+due in 7 days, services ended by reason, and a total), a table; the site of a client is its coach's
+(`coaching/site_figures.py` says how it is found).
 
 Everything comes from records the service keeps anyway, read as ids, statuses and counts (no
 sealed personal data is opened except the staff directory, for who a change concerns):
 sessions' metadata (by site and start time), the contact log's calls, the unreachable and
-rebooking indexes, and the settled-message index with each message's status and labels.
+rebooking indexes, the settled-message index with each message's status and labels, and the
+clear part of the coaching states with the ended-services index.
 `compute` is pure; `gather` reads Redis in a few pipelined round trips, so a period with
 10,000 clients is one page in well under a second.
 """
@@ -24,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from notifier.coaching.site_figures import SiteFigures, per_site, select
+from notifier.coaching.store import site_facts
 from notifier.console.context import SECURITY_HEADERS, Ctx, coordinators_only
 from notifier.console.forms import N_
 from notifier.console.planning import progress
@@ -47,7 +52,10 @@ CHART_TITLES = {
     "reachability": N_("Reachability of clients who missed their kickoff"),
     "delivery": N_("Delivery success per channel"),
     "acks": N_("Practice changes read, per week posted"),
+    "coaching": N_("Coaching per site"),
 }
+#: Labels of the coaching chart's special rows (site codes are lower-case codes: no clash).
+NO_SITE, TOTAL = "(no-site)", "(total)"
 ROW_LABELS = {
     "reached": N_("Reached"), "no-answer": N_("No answer"), "wrong-number": N_("Wrong number"),
     "rescheduled": N_("Rescheduled"), "rebooked": N_("Rebooked by the client"), "unreachable": N_("Unreachable"),
@@ -60,6 +68,12 @@ COLUMN_LABELS = {
     "starts_at": N_("Starts"), "invitees": N_("Invited"), "attended": N_("Attended"), "absent": N_("Absent"),
     "no_show_rate": N_("No-show rate"), "clients": N_("Clients"), "delivered": N_("Sent or delivered"),
     "failed": N_("Failed"), "acknowledged": N_("Read"), "concerned": N_("Concerned"),
+    "overdue": N_("Overdue deadline"), "due_soon": N_("Deadline within 7 days"), "ended": N_("Services ended"),
+}
+#: `client.service_ended` reasons as the coaching table's column heads.
+END_REASON_LABELS = {
+    "employed": N_("Employed"), "education": N_("Education"), "term-ended": N_("Term ended"),
+    "moved": N_("Moved"), "other": N_("Other reason"),
 }
 
 
@@ -98,6 +112,9 @@ class Raw:
     rebooked: list[dict[str, Any]] = field(default_factory=list)
     messages: list[tuple[str, str]] = field(default_factory=list)  # (channel, status) of settled messages
     acks: list[tuple[str, int, int]] = field(default_factory=list)  # (ISO week posted, acknowledged, concerned)
+    coaching: list[SiteFigures] = field(default_factory=list)  # the rows the site filter keeps
+    coaching_total: SiteFigures | None = None
+    coaching_sites: list[str] = field(default_factory=list)  # every site with coaching figures (the filter's list)
 
 
 def pct(part: int, whole: int) -> float:
@@ -143,13 +160,30 @@ def compute(raw: Raw) -> list[Chart]:
         w[0] += acked
         w[1] += concerned
     acks = [Row(w, pct(a, c), {"acknowledged": a, "concerned": c}) for w, (a, c) in sorted(weeks.items())]
+    coaching = coaching_rows(raw.coaching, raw.coaching_total)
     return [
         Chart("attendance", attendance, True, ("starts_at", "invitees", "attended", "absent", "no_show_rate")),
         Chart("outcomes", outcomes, False, ()),
         Chart("reachability", reachability, True, ("clients",)),
         Chart("delivery", delivery, True, ("delivered", "failed")),
         Chart("acks", acks, True, ("acknowledged", "concerned")),
+        Chart("coaching", coaching, False, coaching_columns(raw.coaching_total)),
     ]
+
+
+def coaching_columns(total: SiteFigures | None) -> tuple[str, ...]:
+    reasons = list(total.ended) if total else []
+    return ("overdue", "due_soon", "ended", *(f"ended_{r}" for r in reasons))
+
+
+def coaching_rows(rows: list[SiteFigures], total: SiteFigures | None) -> list[Row]:
+    """Per site (value: active clients), then the total row; none when no client was ever coached."""
+    if total is None or not rows:
+        return []
+    def row(label: str, f: SiteFigures) -> Row:
+        return Row(label, f.active, {"overdue": f.overdue, "due_soon": f.due_soon, "ended": f.ended_total,
+                                     **{f"ended_{r}": n for r, n in f.ended.items()}})
+    return [*(row(f.site or NO_SITE, f) for f in rows), row(TOTAL, total)]
 
 
 def _ms(dt: datetime) -> int:
@@ -218,7 +252,19 @@ async def gather(ctx: Ctx, start: datetime, end: datetime, site: str) -> Raw:
             p = progress(acknowledgement_report(change, staff, acked))
             year, week, _ = change.posted_at.astimezone(tz).isocalendar()
             raw.acks.append((f"{year}-W{week:02d}", p.acknowledged, p.concerned))
+    await _gather_coaching(ctx, raw, start, end, site)
     return raw
+
+
+async def _gather_coaching(ctx: Ctx, raw: Raw, start: datetime, end: datetime, site: str) -> None:
+    """Active clients now (deadlines against `runtime.clock`) and services ended in the period."""
+    rt = ctx.rt
+    active, ended = await site_facts(rt.redis, start, end)
+    without_site = sorted({f.coach_id for f in [*active, *ended] if f.coach_id and not f.coach_site})
+    directory = await StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets).sites(without_site)
+    rows = per_site(active, ended, directory, rt.settings.coaching, rt.settings.timezone, rt.clock())
+    raw.coaching, raw.coaching_total = select(rows, site)
+    raw.coaching_sites = [r.site for r in rows if r.site]
 
 
 def read_period(query: Any, tz: ZoneInfo, today: date) -> tuple[date, date, str] | None:
@@ -245,29 +291,34 @@ async def _sites(ctx: Ctx) -> list[str]:
     return sorted([k.decode()[len(prefix):] async for k in ctx.rt.redis.scan_iter(match=prefix + "*", count=1000)])
 
 
+def _page(ctx: Ctx, status: int, charts: list[Chart], first: date, last: date, site: str, sites: list[str],
+          error: bool) -> web.Response:
+    coaching = next((c for c in charts if c.name == "coaching"), None)
+    return ctx.render("figures", status=status, section="figures", first=first, last=last, site=site, sites=sites,
+                      error=error, charts=[c for c in charts if c is not coaching], coaching=coaching,
+                      chart_titles=CHART_TITLES, row_labels=ROW_LABELS, max_days=MAX_DAYS,
+                      column_labels=COLUMN_LABELS, end_reason_labels=END_REASON_LABELS, no_site=NO_SITE)
+
+
 @coordinators_only
 async def figures(ctx: Ctx) -> web.Response:
     tz = ctx.rt.settings.timezone
-    today = datetime.now(tz).date()
+    today = ctx.rt.clock().astimezone(tz).date()
     period = read_period(ctx.request.query, tz, today)
     sites = await _sites(ctx)
     if period is None:
-        first, last = today - timedelta(days=29), today
-        return ctx.render("figures", status=400, section="figures", charts=[], first=first, last=last, site="",
-                          sites=sites, error=True, chart_titles=CHART_TITLES, row_labels=ROW_LABELS, max_days=MAX_DAYS,
-                          column_labels=COLUMN_LABELS)
+        return _page(ctx, 400, [], today - timedelta(days=29), today, "", sites, True)
     first, last, site = period
-    charts = compute(await gather(ctx, *_bounds(first, last, tz), site))
-    return ctx.render("figures", section="figures", charts=charts, first=first, last=last, site=site, sites=sites,
-                      error=False, chart_titles=CHART_TITLES, row_labels=ROW_LABELS, max_days=MAX_DAYS,
-                          column_labels=COLUMN_LABELS)
+    raw = await gather(ctx, *_bounds(first, last, tz), site)
+    return _page(ctx, 200, compute(raw), first, last, site, sorted({*sites, *raw.coaching_sites}), False)
 
 
 @coordinators_only
 async def figures_csv(ctx: Ctx) -> web.Response:
-    """Every chart's rows: `chart,label,value,` then the chart's own columns as `name=value` pairs."""
+    """Every chart's rows: `chart,label,value,` then the chart's own columns as `name=value` pairs
+    (the coaching rows: label a site code, `(no-site)` or `(total)`, value the active clients)."""
     tz = ctx.rt.settings.timezone
-    period = read_period(ctx.request.query, tz, datetime.now(tz).date())
+    period = read_period(ctx.request.query, tz, ctx.rt.clock().astimezone(tz).date())
     if period is None:
         return web.Response(status=400, text="from and to must be ISO dates (from <= to, at most 400 days apart); "
                                               "site a site code\n", content_type="text/plain", headers=SECURITY_HEADERS)

@@ -127,6 +127,16 @@ class StaffDirectory:
             rows = await pipe.execute()
         return {i: bool(json.loads(raw)["digest"]) for i, raw in zip(ids, rows) if raw}
 
+    async def sites(self, ids: list[str]) -> dict[str, str]:
+        """Each known person's site, without opening sealed data (the coaching figures per site)."""
+        if not ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for i in ids:
+                pipe.hget(staff_key(i), "meta")
+            rows = await pipe.execute()
+        return {i: json.loads(raw)["site"] for i, raw in zip(ids, rows) if raw}
+
     async def codes(self) -> tuple[list[str], list[str]]:
         """The organisations and sites in use (for the self-service form), without opening sealed data."""
         ids = await self.ids()

@@ -150,6 +150,10 @@ EVENT_EXAMPLES: dict[str, Any] = {
         "session_id": "S-2026-12-03-TKU", "attended": ["C-1001"],
         "next_session": {"starts_at": "2026-12-10T09:00:00+02:00"}}},
     "kickoff.cancelled": {"type": "kickoff.cancelled", "data": {"session_id": "S-2026-12-03-TKU"}},
+    "client.coach_assigned": {"type": "client.coach_assigned", "data": {
+        "client_id": "C-1001", "at": "2026-12-01T10:00:00+02:00",
+        "coach": {"id": "K-7", "name": "Kaisa Valmentaja", "email": "kaisa@example.fi", "language": "fi",
+                  "site": "turku"}}},
 }
 
 
@@ -752,7 +756,8 @@ def console_paths() -> dict[str, Schema]:
             operation_id="consoleAttentionHandled")},
         "/console/figures": {"get": page(
             "The pilot's figures for a period and site: kickoff attendance per session, call outcomes, rebookings, "
-            "reachability, delivery per channel, practice changes read per week; SVG charts with data tables. "
+            "reachability, delivery per channel, practice changes read per week; SVG charts with data tables; "
+            "then coaching per site (active clients, overdue, due within 7 days, services ended by reason, total). "
             "400 (the page, with the error) for a bad period or site", "400",
             parameters=figure_params, operation_id="consoleFigures")},
         "/console/figures.csv": {"get": op("console", "The same figures as CSV (`chart,label,value,unit,details`)", {

@@ -58,9 +58,10 @@ def test_every_request_body_has_an_example_and_errors_say_what_they_mean_on_thei
                     assert operation["responses"][code]["description"] != generic[code], (method, path, code)
                     checked += 1
     assert checked > 30
-    # The README's four events, one example each.
+    # The README's examples of the events, one each (of the coaching events, the one carrying a coach).
     examples = doc["paths"]["/webhooks/case-events"]["post"]["requestBody"]["content"]["application/json"]["examples"]
-    assert sorted(examples) == ["client.referred", "kickoff.attendance", "kickoff.cancelled", "kickoff.scheduled"]
+    assert sorted(examples) == ["client.coach_assigned", "client.referred", "kickoff.attendance", "kickoff.cancelled",
+                                "kickoff.scheduled"]
 
 
 async def test_contacts_of_an_unknown_client_are_an_empty_list_as_documented(start_service):
