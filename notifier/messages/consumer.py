@@ -15,6 +15,12 @@ What the consumer group guarantees, and how each README "Guarantees" line is kep
   Redis error, the worker first re-reads its own pending entries; otherwise through `XAUTOCLAIM`).
 - Work due later sits in `notifier:work:due` and is moved onto the stream by whichever worker
   polls first (one Lua script: moved once).
+- Round trips: the acknowledgements of settled entries and the move of due work ride in the same
+  pipeline as the next read (`XACK` + `XDEL`, the move script at most once per poll interval, then
+  `XREADGROUP`), so a worker that takes one entry at a time spends one round trip on the queue per
+  entry, not three. An entry settled but not yet acknowledged is harmless: read again (after a
+  Redis error, or taken over), its message's claim is refused (its status is final) and it is
+  acknowledged then.
 - Redis restarts: every Redis call here is retried with backoff; the group is created again if
   the stream was lost (`NOGROUP`), and the sweeper re-queues anything still unsettled.
 """
@@ -22,6 +28,7 @@ What the consumer group guarantees, and how each README "Guarantees" line is kep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -75,6 +82,8 @@ class WorkConsumer:
         self._recover = False
         self._reclaim_at = 0.0
         self._reclaim_cursor = "0-0"
+        self._settled: list[bytes] = []  # done, acknowledged with the next read
+        self._promote_at = 0.0
 
     # -- running ------------------------------------------------------------------------------
 
@@ -88,15 +97,15 @@ class WorkConsumer:
                     await self.ensure_group(self.redis)
                     group_ready = True
                 if self._recover:
+                    await self._acknowledge_settled()
                     await self._read_own_pending()
                     self._recover = False
-                moved = await self._promote(keys=[DUE, STREAM], args=[int(time.time() * 1000), 10 * self.max_jobs])
                 free = self.max_jobs - len(self._inflight)
                 if free <= 0:
                     self._slot.clear()
                     await self._slot.wait()
                     continue
-                entries = await self._read(free)
+                moved, entries = await self._read(free)
                 if time.monotonic() >= self._reclaim_at and len(entries) < free:
                     entries += await self._reclaim(free - len(entries))
                 if entries:
@@ -118,6 +127,8 @@ class WorkConsumer:
                 delay = min(delay * 2, 5.0)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(RedisError, OSError):
+            await self._acknowledge_settled()  # what is left comes back, and is acknowledged then
 
     async def stop(self, timeout: float) -> None:
         """Stop reading; let running work finish for up to `timeout` seconds, then cancel it.
@@ -141,10 +152,32 @@ class WorkConsumer:
 
     # -- reading ------------------------------------------------------------------------------
 
-    async def _read(self, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        block = None if self.burst else self.block_ms
-        reply = await self.redis.xreadgroup(GROUP, self.name, {STREAM: ">"}, count=count, block=block)
-        return [(entry_id, fields) for _stream, entries in reply or [] for entry_id, fields in entries if fields]
+    async def _read(self, count: int) -> tuple[int, list[tuple[bytes, dict[bytes, bytes]]]]:
+        """Up to `count` new entries, in one round trip with the acknowledgements of the entries
+        settled since the last read and, once per poll interval (every read in burst mode), the
+        move of due work onto the stream. Returns how many due items were moved, and the entries."""
+        settled, self._settled = self._settled, []
+        now = time.monotonic()
+        promote = self.burst or now >= self._promote_at
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                if settled:
+                    pipe.xack(STREAM, GROUP, *settled)
+                    pipe.xdel(STREAM, *settled)
+                if promote:
+                    await self._promote(keys=[DUE, STREAM], args=[int(time.time() * 1000), 10 * self.max_jobs],
+                                        client=pipe)
+                pipe.xreadgroup(GROUP, self.name, {STREAM: ">"}, count=count,
+                                block=None if self.burst else self.block_ms)
+                replies = await pipe.execute()
+        except BaseException:
+            self._settled[:0] = settled  # acknowledged with a later read
+            raise
+        if promote:
+            self._promote_at = now + self.block_ms / 1000
+        moved = int(replies[-2]) if promote else 0
+        entries = [(entry_id, fields) for _stream, es in replies[-1] or [] for entry_id, fields in es if fields]
+        return moved, entries
 
     async def _read_own_pending(self) -> None:
         """After a Redis error: entries this consumer read but did not settle, read again."""
@@ -214,8 +247,7 @@ class WorkConsumer:
                 done += [entry_id for (entry_id, _a), ok in zip(items, outcome) if ok]
                 if any(ok is None for ok in outcome):
                     self._recover = True  # Redis failed under some: read them again when it answers
-            if done:
-                await self._acknowledge(done)
+            self._settled += done  # acknowledged with the next read
         except (RedisError, OSError):
             self._recover = True  # unacknowledged entries come back: see the module docstring
         finally:
@@ -225,8 +257,16 @@ class WorkConsumer:
     async def _run_function(self, function: str, items: list[tuple[bytes, list[Any]]]) -> list[bool | None]:
         return await self.handlers[function]([args for _i, args in items])
 
-    async def _acknowledge(self, ids: list[bytes]) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xack(STREAM, GROUP, *ids)
-            pipe.xdel(STREAM, *ids)
-            await pipe.execute()
+    async def _acknowledge_settled(self) -> None:
+        """Acknowledge (and delete) the settled entries now, not with the next read."""
+        settled, self._settled = self._settled, []
+        if not settled:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.xack(STREAM, GROUP, *settled)
+                pipe.xdel(STREAM, *settled)
+                await pipe.execute()
+        except BaseException:
+            self._settled[:0] = settled
+            raise
