@@ -74,6 +74,7 @@ async def commit(
     attempts: int = 5,
     watch: Sequence[str] = (),
     fingerprint: str | None = None,
+    also: Callable[[Pipeline], None] | None = None,
 ) -> dict[str, Any]:
     """Decide (async callable returning an Outcome), then store it atomically; return the answer.
 
@@ -82,7 +83,9 @@ async def commit(
     answer, and a later request with the same key but another fingerprint raises `Reused`.
     `watch` names keys the decision reads, when the caller knows them before deciding: they are
     watched first and the decision is made once. Keys an outcome names in its own `watch` are
-    only known after a decision, which is then made again under the WATCH.
+    only known after a decision, which is then made again under the WATCH. `also` queues writes
+    that belong to the request rather than the decision (the webhook's answer counter) into the
+    same transaction: one round trip less than writing them after.
     """
     redis = store.redis
     for _ in range(attempts):
@@ -121,6 +124,8 @@ async def commit(
             answer = {"messages": ids, **outcome.answer}
             if idem_key:
                 pipe.set(idem_key, _stored(answer, fingerprint), ex=idem_ttl)
+            if also is not None:
+                also(pipe)
             try:
                 results = await pipe.execute()
             except WatchError:

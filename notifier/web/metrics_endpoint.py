@@ -13,10 +13,11 @@ import logging
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from notifier.messages import metrics
-from notifier.web.app_keys import RUNTIME
+from notifier.web.app_keys import ANSWER_COUNTED as COUNTED, RUNTIME
 
 log = logging.getLogger("notifier.web.metrics")
 
@@ -29,12 +30,21 @@ async def get_metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 
 
+def count_accepted(request: web.Request, pipe: Pipeline, status: int = 202) -> None:
+    """Count the answer to a webhook inside the transaction that stores what it accepted (no
+    round trip of its own), and mark the request so that the hook below does not count it again."""
+    route = request.match_info.route.resource
+    pipe.hincrby(metrics.WEBHOOKS, f"{route.canonical if route is not None else 'other'}|{status}", 1)
+    request[COUNTED] = True
+
+
 async def count_webhook_answer(request: web.Request, response: web.StreamResponse) -> None:
-    """Count each answer to a webhook by endpoint and status, just before it goes out.
+    """Count each answer to a webhook by endpoint and status, just before it goes out (unless it
+    was counted with its transaction: every accepted event is).
 
     A Redis hiccup must not cost the case system its answer: the count is then skipped.
     """
-    if not request.path.startswith(WEBHOOK_PREFIX):
+    if not request.path.startswith(WEBHOOK_PREFIX) or request.get(COUNTED):
         return
     route = request.match_info.route.resource
     endpoint = route.canonical if route is not None else "other"

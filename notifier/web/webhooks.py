@@ -22,7 +22,8 @@ from notifier.messages.intake import Conflict, Replay, Reused, commit
 from notifier.messages.keys import idempotency_key
 from notifier.validation import FieldError, Invalid
 from notifier.web.jsonbody import decode_utf8, parse_json, read_body, require_json_content_type
-from notifier.web.app_keys import RUNTIME, WEBHOOK
+from notifier.web.app_keys import ANSWER_COUNTED as COUNTED, RUNTIME, WEBHOOK
+from notifier.web.metrics_endpoint import count_accepted
 from notifier.web.problems import Problem
 
 log = logging.getLogger("notifier.webhooks")
@@ -111,6 +112,7 @@ async def case_events(request: web.Request) -> web.Response:
     try:
         return await _case_events(request, headers)
     except Problem as exc:
+        request.pop(COUNTED, None)  # counted only if its transaction ran: a refusal is counted by the hook
         _refused(headers.get("webhook-id"), exc)
         raise
 
@@ -136,7 +138,7 @@ async def _case_events(request: web.Request, headers: dict[str, str]) -> web.Res
         answer = await commit(
             rt.store, decide, watch=watched(event),
             idem_key=idempotency_key("webhook", webhook_id), idem_ttl=rt.settings.webhook_id_ttl_seconds,
-            fingerprint=body_fingerprint(body),
+            fingerprint=body_fingerprint(body), also=lambda pipe: count_accepted(request, pipe),
         )
     except Invalid as exc:  # a handler found the event inconsistent with stored state
         raise Problem(422, "the event does not match the stored state", exc.errors) from None
@@ -147,6 +149,7 @@ async def _case_events(request: web.Request, headers: dict[str, str]) -> web.Res
     except Conflict:
         raise Problem(409, "the same session was changed concurrently; retry") from None
     if isinstance(answer, Replay):
+        request.pop(COUNTED, None)  # a retried transaction may have queued the count: it did not run
         log.info("webhook %s replayed: the first answer is given again, nothing is done", webhook_id,
                  extra={"event": "webhook.replay", "webhook_id": webhook_id})
     else:
