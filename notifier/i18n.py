@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,13 @@ def load_translations(locale_dir: Path, language: str) -> Translations:
     return Translations(buf, domain="messages")
 
 
+#: The formatting below is cached: a digest or a kickoff fan-out formats the same few dates for
+#: thousands of people, and Babel's pattern formatting costs tens of microseconds each time. The
+#: keys are (instant, language, zone) and (day, language): equal instants format alike.
+_CACHE = 4096
+
+
+@lru_cache(maxsize=_CACHE)
 def format_when(value: datetime, language: str, tz: ZoneInfo) -> str:
     """`to 3.12.2026 klo 9.00` / `tors 3.12.2026 kl. 9.00`, in local time."""
     if value.tzinfo is None:
@@ -47,8 +55,14 @@ def format_day(value: date | datetime, language: str, tz: ZoneInfo | None = None
         if tz is not None:
             value = value.astimezone(tz)
         value = value.date()
+    return _format_date(value, language)
+
+
+@lru_cache(maxsize=_CACHE)
+def _format_date(value: date, language: str) -> str:
     return format_date(value, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
 
 
+@lru_cache(maxsize=_CACHE)
 def format_time(value: datetime, language: str, tz: ZoneInfo) -> str:
     return format_datetime(value.astimezone(tz), _TIME_PATTERNS[language], locale=BABEL_LOCALES[language])
