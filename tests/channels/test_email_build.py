@@ -94,7 +94,10 @@ def test_fast_builder_says_what_the_default_policy_builder_says(content: EmailCo
     expected = as_received(reference(content, to=to, sender=SENDER, message_id="m-1"))
     assert summary(fast) == summary(expected)
     assert fast["Date"] and fast["Message-ID"] == "<m-1@tyollisyysalue.example>"
-    assert recipients_of(build_email(content, to=to, sender=SENDER, message_id="m-1")) == [to.address]
+    built = build_email(content, to=to, sender=SENDER, message_id="m-1")
+    assert recipients_of(built) == [to.address]
+    # The SMTP envelope travels with the message: what its headers say, without parsing them again.
+    assert (built.envelope_from, list(built.envelope_to)) == (SENDER.address, recipients_of(built))
 
 
 def test_headers_are_seven_bit_and_encoded_words_folded() -> None:
@@ -134,3 +137,15 @@ def test_non_ascii_address_is_refused_as_before() -> None:
 def test_long_header_without_spaces_stays_on_its_line() -> None:
     raw = on_the_wire(build_email(CONTENTS[1], to=RECIPIENTS[0], sender=SENDER, message_id="m-5"))
     assert f"List-Unsubscribe: <{LONG_URL}>\r\n".encode() in raw
+
+
+@pytest.mark.parametrize("subject", [
+    "Ä", "Kutsu alkuinfoon", "Sinut on ohjattu tehostettuun työnvälityspalveluun – lue tämä huolellisesti",
+    "€" * 13 + "x", "€" * 14, "😀" * 30, "Åbo " * 40, "a" * 38 + "ä",
+])
+def test_non_ascii_subject_is_encoded_words_that_decode_to_it(subject: str) -> None:
+    raw = on_the_wire(build_email(EmailContent(subject=subject, text="t", html="h", language="fi"),
+                                  to=RECIPIENTS[2], sender=SENDER, message_id="m-6"))
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() and max(len(line) for line in head.splitlines()) <= 78
+    assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
