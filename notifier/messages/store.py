@@ -26,6 +26,7 @@ import logging
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from redis.asyncio.client import Pipeline
 
 from notifier.messages import callbacks as cb
@@ -307,12 +308,13 @@ class MessageStore:
         Each claim is its own compare-and-set: one message refused leaves the others claimed.
         """
         now = now or utcnow()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for message_id, token in zip(message_ids, lease_tokens):
-                keys, args = _transition_call(message_id, st.SENDING, "", now, lease_until, token, "", None,
-                                              self.callbacks, None)
-                await self._claim(keys=keys, args=args, client=pipe)
-            replies = await pipe.execute()
+        calls = [_transition_call(message_id, st.SENDING, "", now, lease_until, token, "", None, self.callbacks, None)
+                 for message_id, token in zip(message_ids, lease_tokens)]
+        try:
+            replies = await self._claims(calls)
+        except NoScriptError:  # a Redis without its script cache (restarted): no claim ran
+            self._claim.sha = await self.redis.script_load(self._claim.script)
+            replies = await self._claims(calls)
         out: list[tuple[Transition, Message | None]] = []
         for message_id, raw in zip(message_ids, replies):
             previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
@@ -324,6 +326,14 @@ class MessageStore:
             flat = raw[2]
             out.append((result, self._decode(dict(zip(flat[::2], flat[1::2])), [])))
         return out
+
+    async def _claims(self, calls: list[tuple[list[str], list[str]]]) -> list[Any]:
+        """The claim script for each call, by SHA: a `Script` object in a pipeline costs a `SCRIPT
+        EXISTS` round trip before every pipeline (redis-py's `Pipeline.load_scripts`)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(self._claim.sha, len(keys), *keys, *args)
+            return await pipe.execute()
 
     def log_executed(self, pipe: Pipeline, results: list[Any]) -> None:
         """Log the status changes `stage` and `move(pipe=...)` queued into `pipe`, now that it ran.

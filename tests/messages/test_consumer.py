@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from notifier.clock import utcnow
 from notifier.messages.consumer import WorkConsumer
-from notifier.messages.queue import DUE, GROUP, STREAM, add_job, queue_length
+from notifier.messages.queue import DUE, GROUP, STREAM, add_job, encode, queue_length
 from tests.support.service import wait_for
 
 
@@ -96,3 +96,18 @@ async def test_an_item_someone_else_holds_stays_pending(redis_url):
 
 async def _settled(redis: Redis) -> bool:
     return (await redis.xpending(STREAM, GROUP))["pending"] == 0 and await redis.xlen(STREAM) == 0
+
+
+async def test_a_redis_that_lost_its_scripts_still_moves_due_work(redis_url):
+    """The move of due work is sent by SHA (no `SCRIPT EXISTS` per read); a Redis without it in
+    its script cache (restarted) gets it loaded again, and nothing due is left behind."""
+    redis = Redis.from_url(redis_url)
+    try:
+        await redis.zadd(DUE, {encode("work:due", "work", ["due"]): 1})  # due long ago
+        await redis.script_flush()
+        handler = Recorder()
+        await WorkConsumer(redis, {"work": handler}, burst=True).run()
+        assert handler.seen == [["due"]] and await redis.zcard(DUE) == 0
+        assert await queue_length(redis) == 0
+    finally:
+        await redis.aclose()

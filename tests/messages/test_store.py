@@ -68,3 +68,15 @@ async def test_delivery_report_after_sent_and_no_way_back(store):
     assert (await store.move(mid, st.DELIVERED)).moved
     m = await store.get(mid)
     assert m.status == st.DELIVERED and m.provider_ref == "gw-1"
+
+
+async def test_batch_claims_after_redis_lost_its_scripts(store):
+    """Claims are sent by SHA (no `SCRIPT EXISTS` round trip per batch); a Redis that lost its
+    script cache gets the script again, and each claim is still made exactly once."""
+    ids = [await _new(store) for _ in range(3)]
+    await store.redis.script_flush()
+    now = utcnow()
+    claims = await store.claim_many(ids, now=now, lease_until=now + timedelta(seconds=30), lease_tokens=["a", "b", "c"])
+    assert [(c.moved, m.id if m else None) for c, m in claims] == [(True, i) for i in ids]
+    again = await store.claim_many(ids, now=now, lease_until=now + timedelta(seconds=30), lease_tokens=["x", "y", "z"])
+    assert [(c.moved, c.previous, m) for c, m in again] == [(False, st.SENDING, None)] * 3
