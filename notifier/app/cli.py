@@ -77,7 +77,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.has_redis:
         embedded = EmbeddedRedis(settings.data_dir, password=redis_password(settings.data_dir))
         settings = settings.with_(redis_url=embedded.start())
-        print(f"embedded Redis at 127.0.0.1:{embedded.port} (data in {embedded.dir}; "
+        where = f"{embedded.socket} and " if embedded.socket else ""
+        print(f"embedded Redis at {where}127.0.0.1:{embedded.port} (data in {embedded.dir}; "
               f"its password is in {settings.data_dir / 'redis-password'})", flush=True)
     try:
         _serve(settings, "run", host=args.host, port=args.port)

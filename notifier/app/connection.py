@@ -44,7 +44,9 @@ def redis_client(settings: Settings) -> Redis:
     extra: dict[str, Any] = {}
     if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file:
         extra["ssl_ca_certs"] = settings.redis_tls_ca_file
-    return Redis.from_url(settings.redis_url, health_check_interval=10, socket_keepalive=True, **extra)
+    if not settings.redis_url.startswith("unix://"):  # TCP keepalive: a dead peer is noticed
+        extra["socket_keepalive"] = True
+    return Redis.from_url(settings.redis_url, health_check_interval=10, **extra)
 
 
 def arq_pool(settings: Settings) -> ArqRedis | None:

@@ -94,6 +94,20 @@ def test_embedded_redis_refuses_a_client_without_the_password(tmp_path):
     assert (tmp_path / "data" / "redis-password").read_text().strip() == server.password
 
 
+def test_embedded_redis_is_reached_through_a_private_unix_socket_where_the_path_fits(tmp_path):
+    with EmbeddedRedis(tmp_path / "data") as server:
+        assert server.url.startswith("unix://") and server.socket is not None
+        assert stat.S_IMODE(server.socket.stat().st_mode) == 0o700
+        assert stat.S_IMODE(server.socket.parent.stat().st_mode) == 0o700
+        with pytest.raises(redis_sync.AuthenticationError):
+            redis_sync.Redis(unix_socket_path=str(server.socket)).ping()
+        assert redis_sync.Redis.from_url(server.url).ping() and redis_sync.Redis.from_url(server.tcp_url).ping()
+    deep = tmp_path / ("x" * 120)
+    with EmbeddedRedis(deep) as server:  # too long for a socket path: loopback TCP only
+        assert server.socket is None and server.url == server.tcp_url
+        assert redis_sync.Redis.from_url(server.url).ping()
+
+
 def test_data_dir_and_secret_files_are_private(tmp_path):
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
