@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="run py-spy on web and workers; collapsed stacks go to DIR/<process>.txt")
     parser.add_argument("--keep", action="store_true", help="keep the run folder (logs, Redis data)")
+    parser.add_argument("--redis-over", choices=["unix", "tcp"], default="unix",
+                        help="how the service reaches the embedded Redis: its Unix socket (default, as `notifier run`) "
+                             "or loopback TCP (as a Redis on another machine would be reached)")
     args = parser.parse_args(argv)
 
     scale = 0.1 if args.quick else 1.0
@@ -225,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "connections": args.connections,
         "service_env": extra,
+        "redis_over": args.redis_over,
         "machine": machine(),
         "sizes": sizes,
     }
@@ -259,7 +263,8 @@ def run_once(args: argparse.Namespace, workers: int, sizes: dict[str, int], scal
              extra: dict[str, str]) -> tuple[bool, dict[str, Any]]:
     """Start the rig with `workers` workers, run the scenarios, stop it; (ok, this run's report)."""
     folder = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
-    rig = Rig(folder, workers=workers, log_level=args.log_level, extra_env=extra, profile=args.profile)
+    rig = Rig(folder, workers=workers, log_level=args.log_level, extra_env=extra, profile=args.profile,
+              redis_over=args.redis_over)
     print(f"bench: {'quick' if args.quick else 'full'} run, {workers} workers, logs in {folder}", flush=True)
     ok = True
     try:

@@ -111,6 +111,7 @@ class Rig:
     smtp_control: str = ""
     gateway_url: str = ""
     profile: Path | None = None  # py-spy's collapsed stacks of web and workers go here
+    redis_over: str = "unix"  # the service reaches Redis over its Unix socket, or "tcp" (loopback)
     profilers: list[Proc] = field(default_factory=list)
 
     def start(self) -> None:
@@ -133,7 +134,7 @@ class Rig:
         self.web_url = f"http://127.0.0.1:{web_port}"
         self.env = {
             **base_env,
-            "REDIS_URL": self.redis.url,
+            "REDIS_URL": self.redis.tcp_url if self.redis_over == "tcp" else self.redis.url,
             "NOTIFIER_DATA_DIR": str(self.folder / "data"),
             "NOTIFIER_WEBHOOK_SECRET": SECRET,
             "NOTIFIER_API_TOKEN": API_TOKEN,
