@@ -31,7 +31,7 @@ from notifier.coaching.planning import (
 )
 from notifier.coaching.store import load_state, stage_state
 from notifier.messages import status as st
-from notifier.messages.intake import Outcome, commit
+from notifier.messages.intake import HashReader, Outcome, commit
 from notifier.messages.keys import msg_key
 from notifier.messages.model import PlannedMessage
 from notifier.validation import FieldError, Invalid
@@ -71,10 +71,11 @@ def _outcome(rt: Runtime, previous: CoachingState | None, new: CoachingState, pl
                    answer=answer)
 
 
-async def referred(event: ClientReferred, rt: Runtime, leading: list[PlannedMessage]) -> Outcome:
+async def referred(event: ClientReferred, rt: Runtime, leading: list[PlannedMessage],
+                   reads: HashReader | None = None) -> Outcome:
     """`client.referred`: the referral letter (`leading`) plus the client's coaching state and, with a
     coach, the first-contact reminder (at once when the referral is already past its reminder day)."""
-    existing = await load_state(rt.redis, rt.store.sealer, event.client.id)
+    existing = await load_state(reads or rt.redis, rt.store.sealer, event.client.id)
     new = after_referral(event, existing)
     previous = existing if existing is not None and existing.active else None
     plan = plan_reminders(previous, new, rules(rt), rt.settings.timezone, utcnow(), rt.settings.public_url,
@@ -82,16 +83,16 @@ async def referred(event: ClientReferred, rt: Runtime, leading: list[PlannedMess
     return _outcome(rt, existing, new, plan, leading, {})
 
 
-async def _existing(rt: Runtime, client_id: str) -> CoachingState:
-    state = await load_state(rt.redis, rt.store.sealer, client_id)
+async def _existing(rt: Runtime, client_id: str, reads: HashReader | None = None) -> CoachingState:
+    state = await load_state(reads or rt.redis, rt.store.sealer, client_id)
     if state is None:
         raise Invalid([FieldError("data.client_id", "no client with this id has been referred")])
     return state
 
 
-async def coaching_event(event: Any, rt: Runtime) -> Outcome:
+async def coaching_event(event: Any, rt: Runtime, reads: HashReader | None = None) -> Outcome:
     """`client.coach_assigned`, `client.contacted`, `client.plan_made`, `client.service_ended`."""
-    state = await _existing(rt, event.client_id)
+    state = await _existing(rt, event.client_id, reads)
     now = utcnow()
     new = after_event(event, state, now)
     office, provider = rt.settings.office, rt.settings.provider

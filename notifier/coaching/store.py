@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 import msgspec
 from msgspec.structs import asdict
@@ -26,6 +26,9 @@ from notifier.coaching.keys import ACTIVE_CLIENTS, COACHES, ENDED, client_key, c
 from notifier.coaching.model import CoachingState
 from notifier.coaching.site_figures import ActiveClient, EndedService
 from notifier.sealing import Sealer
+
+if TYPE_CHECKING:
+    from notifier.messages.intake import HashReader
 
 KEEP_AFTER_END = timedelta(days=180)
 #: Ends this much older than the one being recorded leave the ended index: twice the
@@ -105,7 +108,8 @@ def _state(fields: dict[bytes, bytes], sealer: Sealer) -> CoachingState:
     )
 
 
-async def load_state(redis: Redis, sealer: Sealer, client_id: str) -> CoachingState | None:
+async def load_state(redis: HashReader, sealer: Sealer, client_id: str) -> CoachingState | None:
+    """A client's coaching state; `redis` may be a commit's `Reads` (read already with the webhook's key)."""
     fields = await redis.hgetall(client_key(client_id))
     return _state(fields, sealer) if fields else None
 

@@ -14,7 +14,7 @@ from redis.asyncio.client import Pipeline
 
 from notifier.messages import status as st
 from notifier.casework.events import KickoffAttendance, KickoffCancelled, KickoffScheduled, Party
-from notifier.messages.intake import Outcome
+from notifier.messages.intake import HashReader, Outcome
 from notifier.messages.model import PlannedMessage
 from notifier.kickoff.planning import (
     CALL_PROMPTS,
@@ -45,16 +45,16 @@ def provider(rt: Runtime) -> Party:
     return rt.settings.provider
 
 
-async def _existing(rt: Runtime, session_id: str) -> KickoffState:
-    state = await load_session(rt.redis, rt.store.sealer, session_id)
+async def _existing(rt: Runtime, session_id: str, reads: HashReader | None = None) -> KickoffState:
+    state = await load_session(reads or rt.redis, rt.store.sealer, session_id)
     if state is None:
         raise Invalid([FieldError("data.session_id", "no kickoff session with this id has been scheduled")])
     return state
 
 
-async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
+async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime, reads: HashReader | None = None) -> Outcome:
     sid = event.session.id
-    existing = await load_session(rt.redis, rt.store.sealer, sid)
+    existing = await load_session(reads or rt.redis, rt.store.sealer, sid)
     plan = plan_scheduled(event, existing, office(rt), rt.settings.timezone, utcnow(), provider(rt))
 
     def stage(pipe: Pipeline, ids: list[str]) -> None:
@@ -65,8 +65,8 @@ async def kickoff_scheduled(event: KickoffScheduled, rt: Runtime) -> Outcome:
     return Outcome(messages=plan.messages, stage=stage, watch=[session_key(sid)], answer={"session_id": sid})
 
 
-async def kickoff_attendance(event: KickoffAttendance, rt: Runtime) -> Outcome:
-    state = await _existing(rt, event.session_id)
+async def kickoff_attendance(event: KickoffAttendance, rt: Runtime, reads: HashReader | None = None) -> Outcome:
+    state = await _existing(rt, event.session_id, reads)
     plan = plan_attendance(event, state, office(rt), provider(rt), now=rt.clock(), tz=rt.settings.timezone)
     # Each newly told client's no-show SMS/e-mail carries their own rebooking link (`rebooking.py`).
     codes = {m.refs["client"]: new_code() for m in plan.messages if m.template in (NO_SHOW, NO_SHOW_EMAIL)}
@@ -108,8 +108,8 @@ def with_rebooking_link(rt: Runtime, message: PlannedMessage, codes: dict[str, s
     return replace(message, context={**message.context, "rebook_url": link_url(rt.settings.public_url, code)})
 
 
-async def kickoff_cancelled(event: KickoffCancelled, rt: Runtime) -> Outcome:
-    state = await _existing(rt, event.session_id)
+async def kickoff_cancelled(event: KickoffCancelled, rt: Runtime, reads: HashReader | None = None) -> Outcome:
+    state = await _existing(rt, event.session_id, reads)
     plan: KickoffPlan = plan_cancellation(event, state, office(rt), utcnow(), provider(rt))
 
     async def stage(pipe: Pipeline, ids: list[str]) -> None:

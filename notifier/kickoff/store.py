@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -27,6 +27,9 @@ from notifier.casework.events import Client, KickoffSession, Location, SessionSt
 from notifier.casework.names import Bilingual, Party
 from notifier.kickoff.model import KickoffState, PlannedPrompt
 from notifier.sealing import Sealer
+
+if TYPE_CHECKING:
+    from notifier.messages.intake import HashReader
 from notifier.kickoff.keys import OPEN_PROMPTS, session_key, prompt_key, outcomes_key, site_sessions_key
 
 KEEP_AFTER_SESSION = timedelta(days=180)
@@ -89,7 +92,8 @@ def stage_session(pipe: Pipeline, sealer: Sealer, state: KickoffState, now: date
     pipe.zremrangebyscore(site_sessions_key(s.site), "-inf", int((now - KEEP_AFTER_SESSION).timestamp() * 1000))
 
 
-async def load_session(redis: Redis, sealer: Sealer, session_id: str) -> KickoffState | None:
+async def load_session(redis: HashReader, sealer: Sealer, session_id: str) -> KickoffState | None:
+    """A session's state; `redis` may be a commit's `Reads` (read already with the webhook's key)."""
     fields = await redis.hgetall(session_key(session_id))
     if not fields:
         return None

@@ -7,14 +7,15 @@ An idempotency key (the webhook-id) makes a repeat of the same request return th
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 
 from notifier.messages.model import PlannedMessage
 from notifier.messages.queue import add_job, deliver_job_id
@@ -38,6 +39,61 @@ class Outcome:
     stage: Stager | None = None
     watch: list[str] = field(default_factory=list)
     answer: dict[str, Any] = field(default_factory=dict)
+
+
+#: KEYS: the idempotency key (or none: ARGV[1] is "0"), then hashes. Returns the key's value
+#: and each hash's fields: the reads of a decision in one round trip on the watched connection.
+_PREFETCH = """
+local out = {}
+local first = 1
+if ARGV[1] == '1' then
+  out[1] = redis.call('GET', KEYS[1])
+  first = 2
+else
+  out[1] = false
+end
+for i = first, #KEYS do
+  out[#out + 1] = redis.call('HGETALL', KEYS[i])
+end
+return out
+"""
+_PREFETCH_SHA = hashlib.sha1(_PREFETCH.encode()).hexdigest()
+
+
+class HashReader(Protocol):
+    """What reads a state hash: a Redis client, or `Reads` inside a commit."""
+
+    async def hgetall(self, name: str) -> dict[bytes, bytes]: ...
+
+
+class Reads:
+    """The state hashes a decision reads, fetched by `commit(prefetch=...)` with the idempotency
+    key right after the WATCH (one round trip instead of one each); other keys are read from Redis
+    as they are asked for. Pass it where a store function takes a `HashReader`."""
+
+    def __init__(self, redis: Any) -> None:
+        self.redis = redis
+        self.fetched: dict[str, dict[bytes, bytes]] = {}
+
+    async def hgetall(self, name: str) -> dict[bytes, bytes]:
+        if name in self.fetched:
+            return self.fetched[name]
+        return await self.redis.hgetall(name)
+
+
+async def _prefetch(pipe: Pipeline, idem_key: str | None, hashes: list[str], reads: Reads) -> bytes | None:
+    """GET the idempotency key and HGETALL each watched hash in one script, on the watched
+    connection (a script by SHA, loaded when Redis lacks it: a `Script` object would make the
+    transaction send `SCRIPT EXISTS` first). Returns the idempotency key's value."""
+    keys = [*([idem_key] if idem_key else []), *hashes]
+    args = (_PREFETCH_SHA, len(keys), *keys, "1" if idem_key else "0")
+    try:
+        reply = await pipe.evalsha(*args)
+    except NoScriptError:
+        await pipe.script_load(_PREFETCH)
+        reply = await pipe.evalsha(*args)
+    reads.fetched = {key: dict(zip(flat[::2], flat[1::2])) for key, flat in zip(hashes, reply[1:])}
+    return reply[0]
 
 
 class Conflict(Exception):
@@ -75,6 +131,7 @@ async def commit(
     watch: Sequence[str] = (),
     fingerprint: str | None = None,
     also: Callable[[Pipeline], None] | None = None,
+    prefetch: Reads | None = None,
 ) -> dict[str, Any]:
     """Decide (async callable returning an Outcome), then store it atomically; return the answer.
 
@@ -85,7 +142,9 @@ async def commit(
     watched first and the decision is made once. Keys an outcome names in its own `watch` are
     only known after a decision, which is then made again under the WATCH. `also` queues writes
     that belong to the request rather than the decision (the webhook's answer counter) into the
-    same transaction: one round trip less than writing them after.
+    same transaction: one round trip less than writing them after. With `prefetch`, the `watch`
+    keys are hashes the decision reads: they are read with the idempotency key in one round trip
+    after the WATCH, into `prefetch` (which the decision reads them from).
     """
     redis = store.redis
     for _ in range(attempts):
@@ -95,8 +154,11 @@ async def commit(
             watched = list(dict.fromkeys([*watch, *([idem_key] if idem_key else [])]))
             if watched:
                 await pipe.watch(*watched)
-            if idem_key:
+            if prefetch is not None:
+                earlier = await _prefetch(pipe, idem_key, [k for k in watched if k != idem_key], prefetch)
+            elif idem_key:
                 earlier = await pipe.get(idem_key)
+            if idem_key:
                 if earlier is not None:
                     await pipe.reset()
                     answer, first = _earlier(earlier)

@@ -18,7 +18,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from notifier.casework.events import parse_event
 from notifier.casework.handlers import HANDLERS, watched
-from notifier.messages.intake import Conflict, Replay, Reused, commit
+from notifier.messages.intake import Conflict, Reads, Replay, Reused, commit
 from notifier.messages.keys import idempotency_key
 from notifier.validation import FieldError, Invalid
 from notifier.web.jsonbody import decode_utf8, parse_json, read_body, require_json_content_type
@@ -131,12 +131,14 @@ async def _case_events(request: web.Request, headers: dict[str, str]) -> web.Res
     except Invalid as exc:
         raise Problem(422, "the event does not match the webhook contract", exc.errors) from None
 
+    reads = Reads(rt.redis)  # the event's state hash, read with the webhook-id in one round trip
+
     async def decide():
-        return await HANDLERS[event.type](event, rt)
+        return await HANDLERS[event.type](event, rt, reads)
 
     try:
         answer = await commit(
-            rt.store, decide, watch=watched(event),
+            rt.store, decide, watch=watched(event), prefetch=reads,
             idem_key=idempotency_key("webhook", webhook_id), idem_ttl=rt.settings.webhook_id_ttl_seconds,
             fingerprint=body_fingerprint(body), also=lambda pipe: count_accepted(request, pipe),
         )
