@@ -122,7 +122,17 @@ class BatchReads:
 
     headers: dict[str, list[Any]] = field(default_factory=dict)
     members: dict[str, StaffMember | None] = field(default_factory=dict)
-    changes: dict[tuple[int, int], list[PracticeChange]] = field(default_factory=dict)
+    #: window (ms, ms) -> the read of its changes. The jobs of a batch run at once, so the read is
+    #: kept as it starts (not when it is done): the first job of a window reads, the rest wait for it.
+    changes: dict[tuple[int, int], asyncio.Future[list[PracticeChange]]] = field(default_factory=dict)
+
+    async def changes_between(self, store: PracticeChanges, start: datetime, cutoff: datetime) -> list[PracticeChange]:
+        window = (to_ms(start), to_ms(cutoff))
+        read = self.changes.get(window)
+        if read is None:
+            read = self.changes[window] = asyncio.ensure_future(store.posted_between(start, cutoff))
+        # Shielded: one job cancelled while waiting does not cancel the read the others wait for.
+        return await asyncio.shield(read)
 
 
 async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -> list[str | BaseException]:
@@ -176,13 +186,10 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, read
                 return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
             previous_cutoff = from_ms(int(previous)) if previous else None
             window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
-            window = (to_ms(window_start), to_ms(cutoff))
-            if reads is not None and window in reads.changes:
-                changes = reads.changes[window]
+            if reads is not None:
+                changes = await reads.changes_between(changes_store, window_start, cutoff)
             else:
                 changes = await changes_store.posted_between(window_start, cutoff)
-                if reads is not None:
-                    reads.changes[window] = changes
             acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
             selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
             planned = None
