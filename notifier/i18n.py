@@ -8,6 +8,7 @@ is no build step to forget. `pybabel extract/update` keeps them in step with the
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -47,7 +48,15 @@ def format_day(value: date | datetime, language: str, tz: ZoneInfo | None = None
         if tz is not None:
             value = value.astimezone(tz)
         value = value.date()
-    return format_date(value, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
+    return _format_day(value, language)
+
+
+@lru_cache(maxsize=1024)
+def _format_day(day: date, language: str) -> str:
+    """Cached by (date, language): a digest shows the same few dates to everyone, and Babel's
+    pattern formatting is slow. Keyed by plain dates only (two equal aware datetimes can fall on
+    different local days)."""
+    return format_date(day, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
 
 
 def format_time(value: datetime, language: str, tz: ZoneInfo) -> str:
