@@ -61,15 +61,20 @@ class Links:
             self._max_age[ACKNOWLEDGE] = int(ack_days * 86400)
         # itsdangerous signs with the last key and accepts all of them.
         self._keys = [s.encode() for s in reversed(secrets)]
+        # One serializer per purpose, made once: a digest signs several links per person.
+        self._serializers: dict[str, URLSafeTimedSerializer] = {}
 
     @property
     def available(self) -> bool:
         return bool(self._keys)
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
-        if not self._keys:
-            raise LinksUnavailable("NOTIFIER_SIGNING_SECRET is not set")
-        return URLSafeTimedSerializer(self._keys, salt=f"notifier.{purpose}")
+        serializer = self._serializers.get(purpose)
+        if serializer is None:
+            if not self._keys:
+                raise LinksUnavailable("NOTIFIER_SIGNING_SECRET is not set")
+            serializer = self._serializers[purpose] = URLSafeTimedSerializer(self._keys, salt=f"notifier.{purpose}")
+        return serializer
 
     def sign(self, purpose: str, payload: dict[str, Any]) -> str:
         return str(self._serializer(purpose).dumps(payload))
