@@ -125,6 +125,10 @@ class BatchReads:
     #: window (ms, ms) -> the read of its changes. The jobs of a batch run at once, so the read is
     #: kept as it starts (not when it is done): the first job of a window reads, the rest wait for it.
     changes: dict[tuple[int, int], asyncio.Future[list[PracticeChange]]] = field(default_factory=dict)
+    #: (person, window) -> which of the window's changes they had acknowledged when the batch
+    #: started (read for the whole batch in one pipeline; used when the claim, read again under
+    #: the WATCH, still gives the same window).
+    acked: dict[tuple[str, tuple[int, int]], set[str]] = field(default_factory=dict)
 
     async def changes_between(self, store: PracticeChanges, start: datetime, cutoff: datetime) -> list[PracticeChange]:
         window = (to_ms(start), to_ms(cutoff))
@@ -145,11 +149,41 @@ async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -
     async with redis.pipeline(transaction=False) as pipe:
         for run_id in runs:
             pipe.hmget(run_key(run_id), "week", "cutoff_ms")
-        headers = await pipe.execute()
+        for staff_id in people:
+            pipe.hget(digests_key(staff_id), CUTOFF_FIELD)
+        rows = await pipe.execute()
+    headers, previous = rows[:len(runs)], dict(zip(people, rows[len(runs):]))
     found = {m.id: m for m in await directory.get_many(people)}
     reads = BatchReads(headers=dict(zip(runs, headers)), members={p: found.get(p) for p in people})
+    await _read_acks(PracticeChanges(redis), reads, items, previous)
     return list(await asyncio.gather(
         *(digest_for(rt, links, run_id, staff_id, reads) for run_id, staff_id in items), return_exceptions=True))
+
+
+def _window(cutoff: datetime, previous_cutoff: datetime | None) -> tuple[datetime, datetime]:
+    """The posting times a digest looks at: new since the previous cutoff, and reminders."""
+    return min(previous_cutoff or cutoff, cutoff - REMIND_FOR), cutoff
+
+
+async def _read_acks(store: PracticeChanges, reads: BatchReads, items: list[tuple[str, str]],
+                     previous: dict[str, bytes | None]) -> None:
+    """Each person's acknowledgements of the changes in the window their last claim gives, for the
+    whole batch in one pipeline (each window's changes read once). The claim is read again under
+    each job's WATCH; a job whose window turns out different reads its own."""
+    wanted: dict[tuple[str, tuple[int, int]], tuple[datetime, datetime]] = {}
+    for run_id, staff_id in items:
+        raw, member = reads.headers.get(run_id), reads.members.get(staff_id)
+        if raw is None or raw[0] is None or member is None or not member.digest:
+            continue
+        before = previous.get(staff_id)
+        start, cutoff = _window(from_ms(int(raw[1])), from_ms(int(before)) if before else None)
+        wanted[(staff_id, (to_ms(start), to_ms(cutoff)))] = (start, cutoff)
+    if not wanted:
+        return
+    keys = list(wanted)
+    changes = await asyncio.gather(*(reads.changes_between(store, *wanted[k]) for k in keys))
+    asked = [(key, [c.id for c in found]) for key, found in zip(keys, changes)]
+    reads.acked.update(zip(keys, await store.acknowledged_by_many([(k[0], ids) for k, ids in asked])))
 
 
 async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, reads: BatchReads | None = None) -> str:
@@ -185,12 +219,15 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, read
                 mine = json.loads(claim).get("run") == run_id  # our own item, read again after a crash
                 return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
             previous_cutoff = from_ms(int(previous)) if previous else None
-            window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
+            window_start, _ = _window(cutoff, previous_cutoff)
+            acked = None
             if reads is not None:
                 changes = await reads.changes_between(changes_store, window_start, cutoff)
+                acked = reads.acked.get((staff_id, (to_ms(window_start), to_ms(cutoff))))
             else:
                 changes = await changes_store.posted_between(window_start, cutoff)
-            acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
+            if acked is None:
+                acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
             selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
             planned = None
             if not selection.empty:

@@ -122,13 +122,19 @@ class PracticeChanges:
         return {k.decode(): datetime.fromisoformat(v.decode()) for k, v in raw.items()}
 
     async def acknowledged_by(self, staff_id: str, change_ids: list[str]) -> set[str]:
-        if not change_ids:
-            return set()
+        [acked] = await self.acknowledged_by_many([(staff_id, change_ids)])
+        return acked
+
+    async def acknowledged_by_many(self, asked: list[tuple[str, list[str]]]) -> list[set[str]]:
+        """`acknowledged_by` for several people (each with their change ids) in one round trip."""
+        if not any(ids for _s, ids in asked):
+            return [set() for _ in asked]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for c in change_ids:
-                pipe.hexists(acks_key(c), staff_id)
-            rows = await pipe.execute()
-        return {c for c, seen in zip(change_ids, rows) if seen}
+            for staff_id, change_ids in asked:
+                for c in change_ids:
+                    pipe.hexists(acks_key(c), staff_id)
+            rows = iter(await pipe.execute())
+        return [{c for c in change_ids if next(rows)} for _s, change_ids in asked]
 
 
 def _change(doc: dict[str, Any], posted_ms: Any) -> PracticeChange:
