@@ -126,15 +126,21 @@ class PracticeChanges:
         return acked
 
     async def acknowledged_by_many(self, asked: list[tuple[str, list[str]]]) -> list[set[str]]:
-        """`acknowledged_by` for several people (each with their change ids) in one round trip."""
-        if not any(ids for _s, ids in asked):
+        """`acknowledged_by` for several people (each with their change ids) in one round trip:
+        one HMGET per change for everyone asked about it."""
+        who: dict[str, list[str]] = {}
+        for staff_id, change_ids in asked:
+            for c in change_ids:
+                who.setdefault(c, []).append(staff_id)
+        if not who:
             return [set() for _ in asked]
         async with self.redis.pipeline(transaction=False) as pipe:
-            for staff_id, change_ids in asked:
-                for c in change_ids:
-                    pipe.hexists(acks_key(c), staff_id)
-            rows = iter(await pipe.execute())
-        return [{c for c in change_ids if next(rows)} for _s, change_ids in asked]
+            for c, people in who.items():
+                pipe.hmget(acks_key(c), list(dict.fromkeys(people)))
+            rows = await pipe.execute()
+        seen = {(c, staff_id) for (c, people), row in zip(who.items(), rows)
+                for staff_id, at in zip(dict.fromkeys(people), row) if at is not None}
+        return [{c for c in change_ids if (c, staff_id) in seen} for staff_id, change_ids in asked]
 
 
 def _change(doc: dict[str, Any], posted_ms: Any) -> PracticeChange:
