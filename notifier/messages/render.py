@@ -31,7 +31,8 @@ from notifier.i18n import LANGUAGES, format_day, format_time, format_when, load_
 #: placeholder in its place. The template must have its own `.html`.
 #: tests/messages/test_render_shared.py renders both ways and compares them byte for byte.
 PERSONAL_FIELDS: dict[str, frozenset[str]] = {
-    "digest": frozenset({"name", "ack_url", "preferences_url", "unsubscribe_url", "message_id", "site", "organisation"}),
+    # site and organisation stay in the shared part: a rendering per audience and language.
+    "digest": frozenset({"name", "ack_url", "preferences_url", "unsubscribe_url", "message_id"}),
 }
 #: Shared renderings kept per process (each a few kB): audiences x languages x reminder sets.
 SHARED_RENDERINGS = 256
