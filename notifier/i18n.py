@@ -55,12 +55,15 @@ def format_day(value: date | datetime, language: str, tz: ZoneInfo | None = None
         if tz is not None:
             value = value.astimezone(tz)
         value = value.date()
-    return _format_date(value, language)
+    return _format_day(value, language)
 
 
 @lru_cache(maxsize=_CACHE)
-def _format_date(value: date, language: str) -> str:
-    return format_date(value, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
+def _format_day(day: date, language: str) -> str:
+    """Cached by (date, language): a digest shows the same few dates to everyone, and Babel's
+    pattern formatting is slow. Keyed by plain dates only (two equal aware datetimes can fall on
+    different local days)."""
+    return format_date(day, _DATE_PATTERNS[language], locale=BABEL_LOCALES[language])
 
 
 @lru_cache(maxsize=_CACHE)

@@ -8,7 +8,9 @@ environment, compiled once per process. An e-mail template `<name>.txt` sets `su
 
 from __future__ import annotations
 
+import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +21,49 @@ import jinja2
 from markupsafe import Markup, escape
 
 from notifier.i18n import LANGUAGES, format_day, format_time, format_when, load_translations
+
+
+#: E-mails rendered once per shared content and then filled in per person: template name -> the
+#: context fields that differ from one reader to the next (the digest: the same changes go to a
+#: whole site in one language; only the name and the signed links are the reader's own). Such a
+#: field may only be printed as it is (`{{ name }}`, `{{ change.ack_url }}`, or as an argument of
+#: `_()`): no filter, test or condition may look at it, because the shared rendering sees a
+#: placeholder in its place. The template must have its own `.html`.
+#: tests/messages/test_render_shared.py renders both ways and compares them byte for byte.
+PERSONAL_FIELDS: dict[str, frozenset[str]] = {
+    # site and organisation stay in the shared part: a rendering per audience and language.
+    "digest": frozenset({"name", "ack_url", "preferences_url", "unsubscribe_url", "message_id"}),
+}
+#: Shared renderings kept per process (each a few kB): audiences x languages x reminder sets.
+SHARED_RENDERINGS = 256
+
+# A placeholder is private-use characters around a number: nothing escapes or reflows them.
+_MARK, _END = "\ue000", "\ue001"
+_PLACEHOLDER = re.compile(f"{_MARK}(\\d+){_END}")
+
+
+class _Unshareable(Exception):
+    """The context holds a placeholder character of its own: rendered the ordinary way."""
+
+
+def _mask(value: Any, personal: frozenset[str], values: list[str]) -> Any:
+    """`value` with each personal string field replaced by a numbered placeholder (appended to `values`)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in personal and isinstance(v, str):
+                out[k] = f"{_MARK}{len(values)}{_END}"
+                values.append(v)
+            else:
+                out[k] = _mask(v, personal, values)
+        return out
+    if isinstance(value, list):
+        return [_mask(v, personal, values) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_mask(v, personal, values) for v in value)
+    if isinstance(value, str) and _MARK in value:
+        raise _Unshareable
+    return value
 
 
 @dataclass(frozen=True)
@@ -56,6 +101,8 @@ class Renderer:
         # templates it finds but not the ones it does not: without this, every e-mail without its
         # own HTML would search the folders and raise TemplateNotFound once more.
         self._html: dict[tuple[str, str], jinja2.Template] = {}
+        # (language, template, masked context) -> (subject, text, HTML) with placeholders (`PERSONAL_FIELDS`).
+        self._shared: OrderedDict[tuple[str, str, str], tuple[str, str, str]] = OrderedDict()
         # Letters reuse the e-mail templates under the letter layout (`templates/letter/email.txt`
         # comes before the e-mail one); an overlay shares the filters and catalogs.
         self._letter_envs = {
@@ -91,20 +138,67 @@ class Renderer:
         """Render `<template>.txt`; the HTML part is made from the same text, paragraph by paragraph.
 
         Writing each letter once (as text) keeps the two parts from drifting apart, as GOV.UK
-        Notify does. A template may still ship its own `<template>.html`.
+        Notify does. A template may still ship its own `<template>.html`. A template listed in
+        `PERSONAL_FIELDS` is rendered once per shared content and filled in per reader.
         """
+        personal = PERSONAL_FIELDS.get(template)
+        if personal is not None:
+            shared = self._email_shared(template, language, context, personal)
+            if shared is not None:
+                return shared
+        return self.render_email(template, language, context)
+
+    def render_email(self, template: str, language: str, context: dict[str, Any]) -> EmailContent:
+        """`email` rendered in full, never from a shared rendering."""
         env = self._envs[language]
         text_module = env.get_template(f"{template}.txt").make_module(context)
         subject = " ".join(str(getattr(text_module, "subject")).split())
         text = str(text_module).strip() + "\n"
+        html = self._html_template(template, language).render(
+            {**context, "subject": subject, "paragraphs": paragraphs(text)})
+        return EmailContent(subject=subject, text=text, html=html, language=language)
+
+    def _html_template(self, template: str, language: str) -> jinja2.Template:
         html_template = self._html.get((language, template))
         if html_template is None:
+            env = self._envs[language]
             try:
                 html_template = env.get_template(f"{template}.html")
             except jinja2.TemplateNotFound:
                 html_template = env.get_template("email.html")
             self._html[(language, template)] = html_template
-        html = html_template.render({**context, "subject": subject, "paragraphs": paragraphs(text)})
+        return html_template
+
+    def _email_shared(self, template: str, language: str, context: dict[str, Any],
+                      personal: frozenset[str]) -> EmailContent | None:
+        """The e-mail from the shared rendering of its context with the personal fields as
+        placeholders, then each placeholder replaced by the reader's value (escaped in the HTML,
+        as autoescape would). None when it cannot be shared: rendered the ordinary way."""
+        values: list[str] = []
+        try:
+            masked = _mask(context, personal, values)
+        except _Unshareable:
+            return None
+        key = (language, template, json.dumps(masked, ensure_ascii=False, default=repr))
+        rendered = self._shared.get(key)
+        if rendered is None:
+            if self._html_template(template, language).name == "email.html":
+                return None  # the generic HTML links URLs found in the text: not shareable
+            content = self.render_email(template, language, masked)
+            if _MARK in content.subject:
+                return None  # the subject's whitespace is normalised: a personal value there is not
+            rendered = (content.subject, content.text, content.html)
+            self._shared[key] = rendered
+            if len(self._shared) > SHARED_RENDERINGS:
+                self._shared.popitem(last=False)
+        else:
+            self._shared.move_to_end(key)
+        subject, text, html = rendered
+        escaped = [str(escape(v)) for v in values]
+        # The text was stripped around placeholders: stripped again once they are filled in, it is
+        # what stripping the text rendered with the values gives.
+        text = _PLACEHOLDER.sub(lambda m: values[int(m.group(1))], text).strip() + "\n"
+        html = _PLACEHOLDER.sub(lambda m: escaped[int(m.group(1))], html)
         return EmailContent(subject=subject, text=text, html=html, language=language)
 
     def letter(self, template: str, language: str, context: dict[str, Any]) -> LetterContent:

@@ -6,7 +6,8 @@ person's digest and stores it in **one transaction** with the person's claim on 
 (`staff:<id>:digests`, field `<week>`), watched optimistically: whichever run, worker or retry
 gets there first creates the message and its send job; everyone else finds the claim and skips.
 So two workers, the cron and a manual run at once, or a rerun after a crash, give each person
-at most one digest per week, and a rerun gives the rest theirs. arq's cron uniqueness is not
+at most one digest per week, and a rerun gives the rest theirs. A batch of jobs (`digest_many`)
+is stored in one such transaction watching all its claims, or, when that fails, job by job. arq's cron uniqueness is not
 relied on, nor is the work queue's delivery (an item read again after a crash finds the claim). Who gets which changes is decided in `planning_staff.py`.
 
 Layout (prefix `notifier:`):
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
@@ -29,7 +31,8 @@ from arq.cron import CronJob, cron
 
 from notifier.messages import status as st
 from notifier.app.config import Settings
-from notifier.messages.intake import Outcome, commit
+from notifier.messages.intake import Outcome, commit, stage_messages
+from notifier.messages.model import PlannedMessage
 from notifier.staff.links import Links
 from notifier.staff.planning import (
     REMIND_FOR,
@@ -122,7 +125,21 @@ class BatchReads:
 
     headers: dict[str, list[Any]] = field(default_factory=dict)
     members: dict[str, StaffMember | None] = field(default_factory=dict)
-    changes: dict[tuple[int, int], list[PracticeChange]] = field(default_factory=dict)
+    #: window (ms, ms) -> the read of its changes. The jobs of a batch run at once, so the read is
+    #: kept as it starts (not when it is done): the first job of a window reads, the rest wait for it.
+    changes: dict[tuple[int, int], asyncio.Future[list[PracticeChange]]] = field(default_factory=dict)
+    #: (person, window) -> which of the window's changes they had acknowledged when the batch
+    #: started (read for the whole batch in one pipeline; used when the claim, read again under
+    #: the WATCH, still gives the same window).
+    acked: dict[tuple[str, tuple[int, int]], set[str]] = field(default_factory=dict)
+
+    async def changes_between(self, store: PracticeChanges, start: datetime, cutoff: datetime) -> list[PracticeChange]:
+        window = (to_ms(start), to_ms(cutoff))
+        read = self.changes.get(window)
+        if read is None:
+            read = self.changes[window] = asyncio.ensure_future(store.posted_between(start, cutoff))
+        # Shielded: one job cancelled while waiting does not cancel the read the others wait for.
+        return await asyncio.shield(read)
 
 
 async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -> list[str | BaseException]:
@@ -135,11 +152,159 @@ async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -
     async with redis.pipeline(transaction=False) as pipe:
         for run_id in runs:
             pipe.hmget(run_key(run_id), "week", "cutoff_ms")
-        headers = await pipe.execute()
+        for staff_id in people:
+            pipe.hget(digests_key(staff_id), CUTOFF_FIELD)
+        rows = await pipe.execute()
+    headers, previous = rows[:len(runs)], dict(zip(people, rows[len(runs):]))
     found = {m.id: m for m in await directory.get_many(people)}
     reads = BatchReads(headers=dict(zip(runs, headers)), members={p: found.get(p) for p in people})
-    return list(await asyncio.gather(
-        *(digest_for(rt, links, run_id, staff_id, reads) for run_id, staff_id in items), return_exceptions=True))
+    await _read_acks(PracticeChanges(redis), reads, items, previous)
+    # Everyone who is there, wants the digest and comes once in this batch is decided and stored in
+    # one transaction (`_commit_batch`); the rest, and everyone when that transaction does not
+    # happen (a claim written meanwhile, a failure), go through `digest_for` one by one.
+    times = Counter(staff_id for _r, staff_id in items)
+    together = [i for i, (run_id, staff_id) in enumerate(items)
+                if times[staff_id] == 1 and reads.headers[run_id][0] is not None
+                and (m := reads.members.get(staff_id)) is not None and m.digest]
+    results: list[str | BaseException | None] = [None] * len(items)
+    if len(together) > 1:
+        try:
+            done = await _commit_batch(rt, links, [items[i] for i in together], reads)
+        except Exception as exc:  # noqa: BLE001 - nothing was stored: each is decided on its own
+            log.debug("digest batch of %d decided one by one (%s)", len(together), type(exc).__name__)
+        else:
+            for i, result in zip(together, done):
+                results[i] = result
+    alone = [i for i, result in enumerate(results) if result is None]
+    singles = await asyncio.gather(
+        *(digest_for(rt, links, *items[i], reads) for i in alone), return_exceptions=True)
+    for i, result in zip(alone, singles):
+        results[i] = result
+    return results  # type: ignore[return-value]
+
+
+async def _commit_batch(rt: Runtime, links: Links, items: list[tuple[str, str]], reads: BatchReads) -> list[str]:
+    """Decide and store the digests of several people (each once in `items`, each known and
+    wanting the digest) in one transaction: WATCH every claim, read them all, decide each, write
+    every message, claim and counter in one MULTI/EXEC. The guarantees are `digest_for`'s: a claim
+    written by anyone after the WATCH makes the EXEC fail, and then nothing of it is stored (the
+    caller falls back to `digest_for`). Three round trips for the batch instead of three a person."""
+    redis = rt.redis
+    changes_store = PracticeChanges(redis)
+    dkeys = [digests_key(staff_id) for _r, staff_id in items]
+    async with redis.pipeline(transaction=True) as pipe:
+        await pipe.watch(*dkeys)
+        async with redis.pipeline(transaction=False) as read:  # after the WATCH: a later write is seen by EXEC
+            for (run_id, _s), dkey in zip(items, dkeys):
+                read.hmget(dkey, reads.headers[run_id][0], CUTOFF_FIELD)
+            claims = await read.execute()
+        decisions = []
+        for (run_id, staff_id), (claim, previous) in zip(items, claims):
+            week, cutoff = _header(reads.headers[run_id])
+            member = reads.members[staff_id]
+            assert member is not None
+            decisions.append(await _decide(links, changes_store, reads, run_id, week, cutoff, member, claim, previous))
+        pipe.multi()
+        now = utcnow()
+        counts: Counter[tuple[str, str]] = Counter()
+        for (run_id, _s), decision in zip(items, decisions):
+            ids = stage_messages(pipe, rt.store, [decision.planned] if decision.planned else [], now)
+            if decision.stage is not None:
+                decision.stage(pipe, ids)
+            if decision.counted:
+                counts[(run_id, decision.result)] += 1
+        for run_id in dict.fromkeys(run_id for run_id, _c in counts):
+            for (of_run, counter), n in counts.items():
+                if of_run == run_id:
+                    pipe.hincrby(run_key(run_id), counter, n)
+            pipe.hincrby(run_key(run_id), "done", sum(n for (of_run, _c), n in counts.items() if of_run == run_id))
+        executed = await pipe.execute()
+    rt.store.log_executed(pipe, executed)
+    for (run_id, staff_id), decision in zip(items, decisions):
+        log.info("digest %s for staff %s in run %s: %s", _header(reads.headers[run_id])[0], staff_id, run_id, decision.result)
+    return [decision.result for decision in decisions]
+
+
+def _header(raw: list[Any]) -> tuple[str, datetime]:
+    """A run's week and cutoff from its header's `week` and `cutoff_ms`."""
+    return raw[0].decode(), from_ms(int(raw[1]))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One person's digest for a run, decided from their claim on the week: the result, the
+    message to create (if any), what to write with it, and whether the run counts it."""
+
+    result: str  # created, nothing or already
+    planned: PlannedMessage | None = None
+    stage: Callable[[Any, list[str]], None] | None = None  # the claim; given the new message ids
+    counted: bool = True
+
+
+async def _decide(links: Links, changes_store: PracticeChanges, reads: BatchReads | None, run_id: str, week: str,
+                  cutoff: datetime, member: StaffMember, claim: bytes | None, previous: bytes | None) -> Decision:
+    """`member`'s digest given their claim on `week` and their last cutoff, as read under a WATCH."""
+    if claim is not None:
+        mine = json.loads(claim).get("run") == run_id  # our own item, read again after a crash
+        return Decision("already", counted=not mine)
+    staff_id, dkey = member.id, digests_key(member.id)
+    previous_cutoff = from_ms(int(previous)) if previous else None
+    window_start, _ = _window(cutoff, previous_cutoff)
+    acked = None
+    if reads is not None:
+        changes = await reads.changes_between(changes_store, window_start, cutoff)
+        acked = reads.acked.get((staff_id, (to_ms(window_start), to_ms(cutoff))))
+    else:
+        changes = await changes_store.posted_between(window_start, cutoff)
+    if acked is None:
+        acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
+    selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
+    planned = None
+    if not selection.empty:
+        digest_links = DigestLinks(
+            preferences=links.preferences(member), unsubscribe=links.unsubscribe(member),
+            acknowledge={c.id: links.acknowledge(member, c.id) for c in selection.new + selection.earlier},
+        )
+        planned = plan_digest(member, selection, week, digest_links)
+    claim_cutoff = next_cutoff(previous_cutoff, cutoff)
+
+    def stage(pipe: Any, ids: list[str]) -> None:
+        record = {
+            "run": run_id, "message": ids[0] if ids else None, "at": utcnow().isoformat(),
+            "cutoff_ms": to_ms(cutoff), "changes": [c.id for c in selection.new],
+            "reminders": [c.id for c in selection.earlier],
+        }
+        pipe.hset(dkey, mapping={week: json.dumps(record), CUTOFF_FIELD: to_ms(claim_cutoff)})
+        if ids:
+            pipe.sadd(run_messages_key(run_id), *ids)
+
+    return Decision("created" if planned else "nothing", planned, stage)
+
+
+def _window(cutoff: datetime, previous_cutoff: datetime | None) -> tuple[datetime, datetime]:
+    """The posting times a digest looks at: new since the previous cutoff, and reminders."""
+    return min(previous_cutoff or cutoff, cutoff - REMIND_FOR), cutoff
+
+
+async def _read_acks(store: PracticeChanges, reads: BatchReads, items: list[tuple[str, str]],
+                     previous: dict[str, bytes | None]) -> None:
+    """Each person's acknowledgements of the changes in the window their last claim gives, for the
+    whole batch in one pipeline (each window's changes read once). The claim is read again under
+    each job's WATCH; a job whose window turns out different reads its own."""
+    wanted: dict[tuple[str, tuple[int, int]], tuple[datetime, datetime]] = {}
+    for run_id, staff_id in items:
+        raw, member = reads.headers.get(run_id), reads.members.get(staff_id)
+        if raw is None or raw[0] is None or member is None or not member.digest:
+            continue
+        before = previous.get(staff_id)
+        start, cutoff = _window(from_ms(int(raw[1])), from_ms(int(before)) if before else None)
+        wanted[(staff_id, (to_ms(start), to_ms(cutoff)))] = (start, cutoff)
+    if not wanted:
+        return
+    keys = list(wanted)
+    changes = await asyncio.gather(*(reads.changes_between(store, *wanted[k]) for k in keys))
+    asked = [(key, [c.id for c in found]) for key, found in zip(keys, changes)]
+    reads.acked.update(zip(keys, await store.acknowledged_by_many([(k[0], ids) for k, ids in asked])))
 
 
 async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, reads: BatchReads | None = None) -> str:
@@ -158,7 +323,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, read
     if raw[0] is None:
         log.warning("digest job for unknown run %s", run_id)
         return "unknown-run"
-    week, cutoff = raw[0].decode(), from_ms(int(raw[1]))
+    week, cutoff = _header(raw)
     rkey = run_key(run_id)
     try:
         directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
@@ -171,42 +336,16 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, read
 
         async def decide() -> Outcome:
             claim, previous = await redis.hmget(dkey, week, CUTOFF_FIELD)
-            if claim is not None:
-                mine = json.loads(claim).get("run") == run_id  # our own item, read again after a crash
-                return Outcome(watch=[dkey], stage=None if mine else _count(rkey, "already"), answer={"result": "already"})
-            previous_cutoff = from_ms(int(previous)) if previous else None
-            window_start = min(previous_cutoff or cutoff, cutoff - REMIND_FOR)
-            window = (to_ms(window_start), to_ms(cutoff))
-            if reads is not None and window in reads.changes:
-                changes = reads.changes[window]
-            else:
-                changes = await changes_store.posted_between(window_start, cutoff)
-                if reads is not None:
-                    reads.changes[window] = changes
-            acked = await changes_store.acknowledged_by(staff_id, [c.id for c in changes])
-            selection = select_digest(member, changes, previous_cutoff=previous_cutoff, cutoff=cutoff, acknowledged=acked)
-            planned = None
-            if not selection.empty:
-                digest_links = DigestLinks(
-                    preferences=links.preferences(member), unsubscribe=links.unsubscribe(member),
-                    acknowledge={c.id: links.acknowledge(member, c.id) for c in selection.new + selection.earlier},
-                )
-                planned = plan_digest(member, selection, week, digest_links)
-            result = "created" if planned else "nothing"
-            claim_cutoff = next_cutoff(previous_cutoff, cutoff)
+            decision = await _decide(links, changes_store, reads, run_id, week, cutoff, member, claim, previous)
 
             def stage(pipe: Any, ids: list[str]) -> None:
-                record = {
-                    "run": run_id, "message": ids[0] if ids else None, "at": utcnow().isoformat(),
-                    "cutoff_ms": to_ms(cutoff), "changes": [c.id for c in selection.new],
-                    "reminders": [c.id for c in selection.earlier],
-                }
-                pipe.hset(dkey, mapping={week: json.dumps(record), CUTOFF_FIELD: to_ms(claim_cutoff)})
-                if ids:
-                    pipe.sadd(run_messages_key(run_id), *ids)
-                _count(rkey, result)(pipe, ids)
+                if decision.stage is not None:
+                    decision.stage(pipe, ids)
+                if decision.counted:
+                    _count(rkey, decision.result)(pipe, ids)
 
-            return Outcome(messages=[planned] if planned else [], stage=stage, watch=[dkey], answer={"result": result})
+            return Outcome(messages=[decision.planned] if decision.planned else [], stage=stage, watch=[dkey],
+                           answer={"result": decision.result})
 
         answer = await commit(rt.store, decide, watch=[dkey])  # watched first: decided once
     except Exception as exc:  # counted and logged by id; a rerun of the week picks the person up

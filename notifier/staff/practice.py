@@ -122,13 +122,25 @@ class PracticeChanges:
         return {k.decode(): datetime.fromisoformat(v.decode()) for k, v in raw.items()}
 
     async def acknowledged_by(self, staff_id: str, change_ids: list[str]) -> set[str]:
-        if not change_ids:
-            return set()
-        async with self.redis.pipeline(transaction=False) as pipe:
+        [acked] = await self.acknowledged_by_many([(staff_id, change_ids)])
+        return acked
+
+    async def acknowledged_by_many(self, asked: list[tuple[str, list[str]]]) -> list[set[str]]:
+        """`acknowledged_by` for several people (each with their change ids) in one round trip:
+        one HMGET per change for everyone asked about it."""
+        who: dict[str, list[str]] = {}
+        for staff_id, change_ids in asked:
             for c in change_ids:
-                pipe.hexists(acks_key(c), staff_id)
+                who.setdefault(c, []).append(staff_id)
+        if not who:
+            return [set() for _ in asked]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for c, people in who.items():
+                pipe.hmget(acks_key(c), list(dict.fromkeys(people)))
             rows = await pipe.execute()
-        return {c for c, seen in zip(change_ids, rows) if seen}
+        seen = {(c, staff_id) for (c, people), row in zip(who.items(), rows)
+                for staff_id, at in zip(dict.fromkeys(people), row) if at is not None}
+        return [{c for c in change_ids if (c, staff_id) in seen} for staff_id, change_ids in asked]
 
 
 def _change(doc: dict[str, Any], posted_ms: Any) -> PracticeChange:

@@ -9,7 +9,7 @@ import json
 
 from tests.support.service import wait_for
 from notifier.app import cli
-from notifier.staff.digest import digest_for, links_for, run_report, start_run, weekly_digest_job
+from notifier.staff.digest import digest_for, digest_many, links_for, run_report, start_run, weekly_digest_job
 from notifier.staff.planning import week_label
 from notifier.messages.queue import queue_length
 from tests.support.staff import (
@@ -173,6 +173,34 @@ async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, sm
     assert sorted(m["To"].addresses[0].addr_spec for m in sink.messages) == sorted(p["email"] for p in people.values())
     assert first_report["sent"] + second_report["sent"] == 6
     await wait_for(lambda: _nothing_queued(svc))  # every work item acknowledged once its work settled
+
+
+async def test_batches_decided_at_once_still_give_each_person_one_digest(start_service):
+    """`digest_many` stores a batch in one transaction; two batches of the same people at once (two
+    runs of the week on two workers) conflict on the claims, and the losing one is decided person
+    by person: everyone gets exactly one digest, and every job is counted once."""
+    svc = await staff_service(start_service, worker=False)
+    people = {f"T-{i}": {**TURKU_FI, "name": f"Person {i}", "email": f"person{i}@tyollisyysalue.example"} for i in range(8)}
+    await directory(svc, {**people, "P-1": {**TURKU_SV, "digest": False}})
+    await post_change(svc, GENERAL)
+    runs = [await start_run(svc.runtime, None, "api"), await start_run(svc.runtime, None, "cli")]
+    links = links_for(svc.settings)
+    first, second = await asyncio.gather(*(digest_many(svc.runtime, links, [(r, s) for s in people]) for r in runs))
+    for staff_id, a, b in zip(people, first, second):
+        assert sorted([a, b]) == ["already", "created"], (staff_id, first, second)
+    counters = [(await run_report(svc.runtime.redis, r)).counters for r in runs]  # type: ignore[union-attr]
+    assert sum(c["created"] for c in counters) == 8 and sum(c["already"] for c in counters) == 8, counters
+    assert [c["done"] for c in counters] == [8, 8], counters
+    # Opted out (P-1), gone (X-1), twice in one batch (T-0), and done already: none gets a digest.
+    odd = [(runs[1], "P-1"), (runs[1], "X-1"), (runs[1], "T-0"), (runs[1], "T-0"), (runs[1], "T-1")]
+    assert await digest_many(svc.runtime, links, odd) == ["opted-out", "opted-out", "already", "already", "already"]
+    messages = set()
+    for r in runs:
+        messages |= await svc.runtime.redis.smembers(f"notifier:digest:run:{r}:messages")
+    assert len(messages) == 8
+    for staff_id in people:
+        status, listing = await svc.api("GET", "/api/messages", params={"staff_id": staff_id})
+        assert [m["template"] for m in listing["messages"]] == ["digest"], staff_id
 
 
 async def _nothing_queued(svc) -> bool:
