@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook
 from notifier.app.config import Settings
 from notifier.app.runtime import Runtime
 from notifier.app import key_canary
+from notifier.coaching.planning import warm_holidays
 from notifier.console import routes as console_routes
 from notifier.kickoff import pages as rebooking_pages
 from notifier.staff import pages as staff_pages
@@ -77,7 +78,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> web.Applic
         except (RedisError, OSError) as exc:
             log.warning("data key not checked at start: Redis unavailable (%s)", type(exc).__name__)
 
+    async def warm(app: web.Application) -> None:
+        """What the first requests would otherwise pay for: the holiday calendars (coaching deadlines)."""
+        rt = app[RUNTIME]
+        warm_holidays(rt.clock().astimezone(rt.settings.timezone).date())
+
     app.on_startup.append(check_data_key)
+    app.on_startup.append(warm)
     app.on_cleanup.append(close_redis)
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/webhooks/case-events", webhooks.case_events)
