@@ -33,12 +33,15 @@ from bench import scenarios
 from bench.rig import REPO, Rig, machine_busy_seconds
 
 FULL = {"referrals": 5000, "absentees": 500, "staff": 10_000, "letters": 200}
+#: Issue 18's targets (earlier ones, from issues 6 and 8, were looser: no-show 2 s, 10,000 digests
+#: in 60 s, 150 MB per worker).
 TARGETS = {
     "referral_fraction": 0.80,  # of the one-connection ceiling
-    "referral_answer_p99_ms": 50.0,
-    "no_show_max_s": 2.0,
-    "digest_seconds": 60.0,  # for 10,000
-    "worker_rss_mb": 150.0,
+    "referral_answer_p99_ms": 50.0,  # at 64 in flight, or:
+    "referral_intake_per_s": 1000.0,  # webhooks answered per second by the one web process
+    "no_show_max_s": 1.0,
+    "digest_seconds": 20.0,  # for 10,000
+    "worker_rss_mb": 100.0,
     "letter_p50_ms": 100.0,  # issue 6: one letter "well under 100 ms" (p99 is reported too)
     "referral_cpu_ms": 2.0,  # issue 18: service CPU (web + workers + Redis) per referral e-mail
     "digest_cpu_ms": 2.5,  # issue 18: service CPU per digest
@@ -108,8 +111,11 @@ def judge(results: dict[str, Any], memory: dict[str, float], scale: float) -> li
     rows = [
         ("referral: end-to-end / one-connection ceiling", f">= {TARGETS['referral_fraction']:.0%}",
          r.get("fraction_of_one_connection_ceiling"), lambda v: v >= TARGETS["referral_fraction"], lambda v: f"{v:.0%}"),
-        ("referral: webhook answer p99", f"<= {TARGETS['referral_answer_p99_ms']:.0f} ms",
-         (r.get("answer_latency_ms") or {}).get("p99"), lambda v: v <= TARGETS["referral_answer_p99_ms"], lambda v: f"{v} ms"),
+        ("referral: webhook answer p99 (or intake per web process)",
+         f"<= {TARGETS['referral_answer_p99_ms']:.0f} ms (or >= {TARGETS['referral_intake_per_s']:.0f}/s)",
+         ((r.get("answer_latency_ms") or {}).get("p99"), r.get("intake_per_second")) if r else None,
+         lambda v: v[0] <= TARGETS["referral_answer_p99_ms"] or v[1] >= TARGETS["referral_intake_per_s"],
+         lambda v: f"{v[0]} ms ({v[1]}/s)"),
         ("no-show: last SMS after the answer (p100)", f"<= {TARGETS['no_show_max_s']:.0f} s",
          (n.get("sms_after_answer_s") or {}).get("max"), lambda v: v <= TARGETS["no_show_max_s"], lambda v: f"{v:.3f} s"),
         (f"digest: last of {d.get('staff', '?')} digests", f"<= {TARGETS['digest_seconds'] * scale:.0f} s",

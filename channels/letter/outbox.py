@@ -14,7 +14,6 @@ from typing import Any
 
 from channels.outbox import OutboxChannel, write_atomic
 from channels.letter.model import Letter, LetterParty, RenderedLetter
-from channels.letter.pdf import render_pdf
 
 
 def masked_recipient(party: LetterParty) -> dict[str, Any]:
@@ -40,6 +39,8 @@ def describe(letter: Letter, rendered: RenderedLetter) -> dict[str, Any]:
 
 
 def write_letter(directory: Path, letter: Letter) -> RenderedLetter:
+    from channels.letter.pdf import render_pdf  # fpdf2 when the first letter is written (`__init__.py`)
+
     rendered = render_pdf(letter)
     write_atomic(directory / f"{letter.message_id}.pdf", rendered.data)
     meta = json.dumps(describe(letter, rendered), ensure_ascii=False, indent=2).encode()

@@ -53,7 +53,6 @@ import aiohttp
 from channels.base import PermanentFailure, TemporaryFailure
 from channels.letter.model import Letter, PostalAddress
 from channels.letter.outbox import write_letter
-from channels.letter.pdf import render_pdf
 
 log = logging.getLogger("channels.suomifi")
 
@@ -384,6 +383,8 @@ class SuomiFiLetter:
     async def send(self, message_id: str, payload: Letter) -> str | None:
         if not payload.personal_id or (payload.recipient.address and not payload.sender.address):
             raise PermanentFailure("suomifi-incomplete-letter")
+        from channels.letter.pdf import render_pdf  # fpdf2 with the first letter (`__init__.py`)
+
         attachment = await asyncio.to_thread(render_pdf, payload)
         path = ""
         try:

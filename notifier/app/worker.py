@@ -165,6 +165,10 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             reclaim_after_seconds=settings.lease_seconds + 1,
         )
         ctx["consumer"] = consumer
+        # The letter renderer (fpdf2, Pillow, fontTools: ≈ 30 MB) is imported only where letters
+        # are made (`channels/letter/__init__.py`); a worker makes them, so it loads it now,
+        # before the freeze below, rather than with its first letter.
+        import channels.letter.pdf  # noqa: F401
         # Everything loaded so far (modules, templates, fonts) lives as long as the process: move
         # it out of the collector's sight, so that full collections stay short (bench/README.md).
         gc.freeze()
