@@ -51,7 +51,10 @@ def _client_dict(c: Client) -> dict[str, Any]:
 
 
 def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: CoachingState | None) -> None:
-    """Queue the write of a client's state and its place in the indexes (inside the caller's MULTI)."""
+    """Queue the write of a client's state and its place in the indexes (inside the caller's MULTI).
+
+    `previous` is the state as stored (read under the caller's WATCH), or None when there is none.
+    """
     cid = state.client.id
     meta = {
         "client_id": cid, "coach_id": state.coach.id if state.coach else None,
@@ -73,7 +76,8 @@ def stage_state(pipe: Pipeline, sealer: Sealer, state: CoachingState, previous: 
     if old_coach and old_coach != new_coach:
         pipe.srem(coach_clients_key(old_coach), cid)
     if state.active:
-        pipe.persist(key)
+        if previous is not None and not previous.active:  # only an ended client's state expires
+            pipe.persist(key)
         pipe.sadd(ACTIVE_CLIENTS, cid)
         if new_coach:
             pipe.sadd(coach_clients_key(new_coach), cid)

@@ -229,3 +229,15 @@ async def test_coaching_flows_log_no_personal_data(start_service, caplog):
     for mid in ids:
         await svc.final(mid)
     assert_clean(caplog, ("Kaisa", "Valmentaja", "Karin", "provider.example"))
+
+
+async def test_an_ended_clients_state_expires_and_a_new_referral_keeps_it_again(start_service):
+    from notifier.coaching.keys import client_key
+
+    svc = await start_service(worker=False)
+    assert (await svc.case.send("client.referred", referred("C-TTL", 1)))[0] == 202
+    assert await svc.runtime.redis.ttl(client_key("C-TTL")) == -1  # active: kept
+    status, _ = await svc.case.send("client.service_ended", {"client_id": "C-TTL", "at": ago(minutes=5), "reason": "moved"})
+    assert status == 202 and await svc.runtime.redis.ttl(client_key("C-TTL")) > 0  # ended: expires
+    assert (await svc.case.send("client.referred", referred("C-TTL", 0)))[0] == 202
+    assert await svc.runtime.redis.ttl(client_key("C-TTL")) == -1  # referred again: kept again
