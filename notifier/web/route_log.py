@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
@@ -17,6 +19,12 @@ def route_pattern(request: web.Request) -> str:
 class RouteAccessLogger(AbstractAccessLogger):
     """aiohttp's access log, by route: `GET /preferences/{token} 200 3.1ms` (at DEBUG), no path, no query,
     no client address (`notifier serve` and the tests' servers use it instead of aiohttp's own)."""
+
+    @property
+    def enabled(self) -> bool:
+        """Only at DEBUG: otherwise aiohttp neither times nor hands over each request (its public
+        switch for access loggers)."""
+        return self.logger.isEnabledFor(logging.DEBUG)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         route = route_pattern(request) if isinstance(request, web.Request) else "(no route)"
