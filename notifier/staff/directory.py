@@ -21,7 +21,7 @@ import hmac
 import json
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
@@ -207,6 +207,45 @@ class StaffDirectory:
 
     async def update_choices(self, staff_id: str, nonce: str, *, language: str | None = None, digest: bool | None = None) -> StaffMember | None:
         """A person's own choices from the self-service pages; None if the record is gone or new."""
+        def edit(meta: dict[str, Any]) -> bool:
+            if meta["nonce"] != nonce:
+                return False
+            if language is not None:
+                meta["language"] = language
+            if digest is not None:
+                meta["digest"] = digest
+            return True
+
+        edited = await self._edit_meta(staff_id, edit, new_version=False)
+        if edited is None:
+            return None
+        member, meta = edited
+        return replace(member, language=meta["language"], digest=bool(meta["digest"]))
+
+    async def revoke_links(self, staff_id: str) -> int | None:
+        """Make every personal link of this person stop working; returns the new link generation.
+
+        Each link names the record's nonce, so a new nonce revokes them all at once (preferences,
+        unsubscribe, acknowledgements); the generation counts how often that was done. None: no
+        such person.
+        """
+        def edit(meta: dict[str, Any]) -> bool:
+            meta["nonce"] = secrets.token_hex(8)
+            meta["link_generation"] = int(meta.get("link_generation", 0)) + 1
+            return True
+
+        edited = await self._edit_meta(staff_id, edit, new_version=True)
+        return None if edited is None else int(edited[1]["link_generation"])
+
+    async def _edit_meta(self, staff_id: str, edit: Callable[[dict[str, Any]], bool], *,
+                         new_version: bool) -> tuple[StaffMember, dict[str, Any]] | None:
+        """Change a record's clear metadata under WATCH, again if someone wrote it meanwhile.
+
+        `edit` changes the metadata in place, or returns False to leave the record as it is.
+        Returns the member as it was read and the metadata as written; None when there is no
+        record or `edit` declined. `new_version`: the directory's version moves too (what the
+        fan-out and the e-mail index read).
+        """
         key = staff_key(staff_id)
         while True:
             async with self.redis.pipeline(transaction=True) as pipe:
@@ -216,49 +255,19 @@ class StaffDirectory:
                     await pipe.reset()
                     return None
                 member, meta = self._decode(fields)
-                if member.nonce != nonce:
+                if not edit(meta):
                     await pipe.reset()
                     return None
-                if language is not None:
-                    meta["language"] = language
-                if digest is not None:
-                    meta["digest"] = digest
                 meta["updated_at"] = utcnow().isoformat()
                 pipe.multi()
                 pipe.hset(key, "meta", json.dumps(meta, separators=(",", ":")))
+                if new_version:
+                    pipe.incr(VERSION)
                 try:
                     await pipe.execute()
                 except WatchError:
                     continue
-                return replace(member, language=meta["language"], digest=bool(meta["digest"]))
-
-    async def revoke_links(self, staff_id: str) -> int | None:
-        """Make every personal link of this person stop working; returns the new link generation.
-
-        Each link names the record's nonce, so a new nonce revokes them all at once (preferences,
-        unsubscribe, acknowledgements); the generation counts how often that was done. None: no
-        such person.
-        """
-        key = staff_key(staff_id)
-        while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                await pipe.watch(key)
-                raw = await pipe.hget(key, "meta")
-                if raw is None:
-                    await pipe.reset()
-                    return None
-                meta = json.loads(raw)
-                meta["nonce"] = secrets.token_hex(8)
-                meta["link_generation"] = int(meta.get("link_generation", 0)) + 1
-                meta["updated_at"] = utcnow().isoformat()
-                pipe.multi()
-                pipe.hset(key, "meta", json.dumps(meta, separators=(",", ":")))
-                pipe.incr(VERSION)
-                try:
-                    await pipe.execute()
-                except WatchError:
-                    continue
-                return int(meta["link_generation"])
+                return member, meta
 
     async def delete(self, staff_id: str) -> bool:
         key = staff_key(staff_id)

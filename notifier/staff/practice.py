@@ -79,18 +79,14 @@ class PracticeChanges:
         """Changes posted after `after` (exclusive) and up to `until` (inclusive), oldest first."""
         low = f"({to_ms(after)}" if after else "-inf"
         high = str(to_ms(until)) if until else "+inf"
-        ids = [i.decode() for i in await self.redis.zrangebyscore(CHANGES, low, high)]
-        if not ids:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for i in ids:
-                pipe.hmget(change_key(i), "doc", "posted_ms")
-            rows = await pipe.execute()
-        return [_change(json.loads(doc), ms) for doc, ms in rows if doc]
+        return await self._changes([i.decode() for i in await self.redis.zrangebyscore(CHANGES, low, high)])
 
     async def latest(self, limit: int = 100) -> list[PracticeChange]:
         """The `limit` most recently posted changes, newest first (the coordinators' console)."""
-        ids = [i.decode() for i in await self.redis.zrevrange(CHANGES, 0, limit - 1)]
+        return await self._changes([i.decode() for i in await self.redis.zrevrange(CHANGES, 0, limit - 1)])
+
+    async def _changes(self, ids: list[str]) -> list[PracticeChange]:
+        """The changes with these ids, in this order, in one round trip (gone ones left out)."""
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
