@@ -25,7 +25,6 @@ from redis.asyncio.connection import (
     parse_url,
 )
 from redis.connection import HiredisRespSerializer
-from redis.utils import HIREDIS_AVAILABLE
 from redis.asyncio.sentinel import Sentinel
 
 from notifier.app.config import Settings
@@ -73,11 +72,9 @@ class _TlsConnection(_HiredisPacking, SSLConnection):
     pass
 
 
-def _connection_class(url: str) -> type[Connection] | None:
-    if not HIREDIS_AVAILABLE:
-        return None
-    scheme = url.partition("://")[0]
-    return {"redis": _TcpConnection, "unix": _UnixConnection, "rediss": _TlsConnection}.get(scheme)
+#: Ours for each scheme redis-py's `parse_url` takes (it refuses any other).
+_CONNECTION_CLASSES: dict[str, type[Connection]] = {
+    "redis": _TcpConnection, "unix": _UnixConnection, "rediss": _TlsConnection}
 
 
 def redis_client(settings: Settings) -> Redis:
@@ -85,17 +82,15 @@ def redis_client(settings: Settings) -> Redis:
         return _sentinel(settings, socket_timeout=5).master_for(settings.redis_sentinel_master, socket_keepalive=True)
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set")
-    extra: dict[str, Any] = {}
-    if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file:
-        extra["ssl_ca_certs"] = settings.redis_tls_ca_file
-    if not settings.redis_url.startswith("unix://"):  # TCP keepalive: a dead peer is noticed
-        extra["socket_keepalive"] = True
-    # The pool from the URL's options, with our connection class (`Redis.from_url` would let the
-    # URL's scheme choose the class for unix:// and rediss://).
-    options: dict[str, Any] = {**parse_url(settings.redis_url), "health_check_interval": 10, **extra}
-    connection_class = _connection_class(settings.redis_url)
-    if connection_class is not None:
-        options["connection_class"] = connection_class
+    options: dict[str, Any] = {**parse_url(settings.redis_url), "health_check_interval": 10}
+    scheme = settings.redis_url.partition("://")[0]
+    if scheme == "rediss" and settings.redis_tls_ca_file:
+        options["ssl_ca_certs"] = settings.redis_tls_ca_file
+    if scheme != "unix":  # TCP keepalive: a dead peer is noticed
+        options["socket_keepalive"] = True
+    # The pool made here, with our connection class (`Redis.from_url` lets the URL's scheme choose
+    # the class for unix:// and rediss://).
+    options["connection_class"] = _CONNECTION_CLASSES[scheme]
     return Redis.from_pool(ConnectionPool(**options))
 
 

@@ -162,8 +162,7 @@ class WorkConsumer:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 if settled:
-                    pipe.xack(STREAM, GROUP, *settled)
-                    pipe.xdel(STREAM, *settled)
+                    self._queue_acknowledgements(pipe, settled)
                 if promote:
                     # By SHA: a `Script` in a pipeline costs a `SCRIPT EXISTS` round trip first.
                     pipe.evalsha(self._promote.sha, 2, DUE, STREAM, int(time.time() * 1000), 10 * self.max_jobs)
@@ -271,9 +270,14 @@ class WorkConsumer:
             return
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.xack(STREAM, GROUP, *settled)
-                pipe.xdel(STREAM, *settled)
+                self._queue_acknowledgements(pipe, settled)
                 await pipe.execute()
         except BaseException:
             self._settled[:0] = settled
             raise
+
+    @staticmethod
+    def _queue_acknowledgements(pipe: Any, ids: list[bytes]) -> None:
+        """Settled entries leave the group's pending list and the stream."""
+        pipe.xack(STREAM, GROUP, *ids)
+        pipe.xdel(STREAM, *ids)

@@ -30,12 +30,16 @@ async def get_metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 
 
-def count_accepted(request: web.Request, pipe: Pipeline, status: int = 202) -> None:
-    """Count the answer to a webhook inside the transaction that stores what it accepted (no
-    round trip of its own), and mark the request so that the hook below does not count it again."""
+def _answer_field(request: web.Request, status: int) -> str:
     route = request.match_info.route.resource
-    pipe.hincrby(metrics.WEBHOOKS, f"{route.canonical if route is not None else 'other'}|{status}", 1)
-    request[COUNTED] = True
+    return f"{route.canonical if route is not None else 'other'}|{status}"
+
+
+def count_accepted(request: web.Request, pipe: Pipeline, status: int = 202) -> None:
+    """Queue the count of a webhook's answer into the transaction that stores what it accepted
+    (no round trip of its own). Once that transaction has run, the handler marks the request
+    (`ANSWER_COUNTED`) so that the hook below does not count it again."""
+    pipe.hincrby(metrics.WEBHOOKS, _answer_field(request, status), 1)
 
 
 async def count_webhook_answer(request: web.Request, response: web.StreamResponse) -> None:
@@ -46,11 +50,9 @@ async def count_webhook_answer(request: web.Request, response: web.StreamRespons
     """
     if not request.path.startswith(WEBHOOK_PREFIX) or request.get(COUNTED):
         return
-    route = request.match_info.route.resource
-    endpoint = route.canonical if route is not None else "other"
     with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
         await asyncio.wait_for(
-            request.app[RUNTIME].redis.hincrby(metrics.WEBHOOKS, f"{endpoint}|{response.status}", 1), 2)
+            request.app[RUNTIME].redis.hincrby(metrics.WEBHOOKS, _answer_field(request, response.status), 1), 2)
 
 
 def add_routes(app: web.Application) -> None:

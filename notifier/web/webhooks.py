@@ -112,7 +112,6 @@ async def case_events(request: web.Request) -> web.Response:
     try:
         return await _case_events(request, headers)
     except Problem as exc:
-        request.pop(COUNTED, None)  # counted only if its transaction ran: a refusal is counted by the hook
         _refused(headers.get("webhook-id"), exc)
         raise
 
@@ -151,10 +150,10 @@ async def _case_events(request: web.Request, headers: dict[str, str]) -> web.Res
     except Conflict:
         raise Problem(409, "the same session was changed concurrently; retry") from None
     if isinstance(answer, Replay):
-        request.pop(COUNTED, None)  # a retried transaction may have queued the count: it did not run
         log.info("webhook %s replayed: the first answer is given again, nothing is done", webhook_id,
                  extra={"event": "webhook.replay", "webhook_id": webhook_id})
     else:
+        request[COUNTED] = True  # its transaction ran, with the answer's count (`count_accepted`)
         log.info("webhook %s %s -> %d messages", webhook_id, event.type, len(answer["messages"]),
                  extra={"event": "webhook.accepted", "webhook_id": webhook_id})
     return web.json_response(answer, status=202)
