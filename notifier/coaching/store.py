@@ -137,6 +137,16 @@ async def coach_ids(redis: Redis) -> list[str]:
     return sorted(m.decode() for m in await redis.smembers(COACHES))
 
 
+async def coaches_with_clients(redis: Redis) -> list[str]:
+    """The coaches who have an active client now, in one round trip after the list of coaches."""
+    coaches = await coach_ids(redis)
+    async with redis.pipeline(transaction=False) as pipe:
+        for coach_id in coaches:
+            pipe.scard(coach_clients_key(coach_id))
+        counts = await pipe.execute()
+    return [c for c, n in zip(coaches, counts) if n]
+
+
 async def site_facts(redis: Redis, start: datetime, end: datetime) -> tuple[list[ActiveClient], list[EndedService]]:
     """The active clients (now) and the services ended in [start, end), from the clear parts only:
     nothing sealed is opened, so the figures page stays fast with thousands of clients."""

@@ -22,10 +22,10 @@ from notifier.app.runtime import Runtime
 from notifier.clock import utcnow
 from notifier.coaching.keys import weekly_claims_key
 from notifier.coaching.planning import plan_weekly
-from notifier.coaching.store import active_client_ids, coach_ids, load_states
+from notifier.coaching.store import active_client_ids, coaches_with_clients, load_states
 from notifier.messages.intake import Outcome, commit
 from notifier.messages.queue import add_job
-from notifier.staff.planning import week_label
+from notifier.staff.planning import current_week
 
 log = logging.getLogger("notifier.coaching")
 
@@ -33,15 +33,11 @@ log = logging.getLogger("notifier.coaching")
 CLAIM_TTL = timedelta(days=370)
 
 
-def week_of(now: datetime, settings: Settings) -> str:
-    return week_label(now.astimezone(settings.timezone).date())
-
-
 async def start_weekly(rt: Runtime, now: datetime | None = None) -> int:
     """Queue one job per coach with active clients; returns how many were queued."""
     now = now or utcnow()
-    week = week_of(now, rt.settings)
-    coaches = [c for c in await coach_ids(rt.redis) if await active_client_ids(rt.redis, c)]
+    week = current_week(now, rt.settings.timezone)
+    coaches = await coaches_with_clients(rt.redis)
     async with rt.redis.pipeline(transaction=True) as pipe:
         for coach_id in coaches:
             add_job(pipe, "coaching_weekly_for", week, coach_id, job_id=f"coaching-weekly:{week}:{coach_id}", now=now)

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from notifier.console.forms import change_document, change_values, form_errors
-from notifier.staff.digest import current_week
+from notifier.staff.planning import current_week
 from notifier.messages.intake import Conflict
 from notifier.console.planning import digest_preview, not_acknowledged, preview_change, progress
 from notifier.staff.model import PracticeChange
@@ -42,7 +42,7 @@ def directory(ctx: Ctx) -> StaffDirectory:
 
 def previews(ctx: Ctx, change: PracticeChange) -> list[dict[str, Any]]:
     """The change in the weekly digest, in each language, rendered by the digest's own templates."""
-    week = current_week(utcnow(), ctx.rt.settings)
+    week = current_week(utcnow(), ctx.rt.settings.timezone)
     out = []
     for language in LANGUAGES:
         planned = digest_preview(change, language, PREVIEW_NAMES[language], week)

@@ -37,10 +37,10 @@ from notifier.staff.links import Links
 from notifier.staff.planning import (
     REMIND_FOR,
     DigestLinks,
+    current_week,
     next_cutoff,
     plan_digest,
     select_digest,
-    week_label,
 )
 from notifier.staff.model import PracticeChange, StaffMember
 from notifier.staff.practice import PracticeChanges
@@ -64,10 +64,6 @@ def links_for(settings: Settings) -> Links:
     return Links(settings.signing_secrets, settings.public_url, settings.ack_link_days)
 
 
-def current_week(now: datetime, settings: Settings) -> str:
-    return week_label(now.astimezone(settings.timezone).date())
-
-
 class WeekInFuture(ValueError):
     """A digest cannot be run ahead of its week: it would block the real one."""
 
@@ -84,7 +80,7 @@ async def start_run(rt: Runtime, week: str | None, trigger: str) -> str:
     seconds, micros = await redis.time()
     cutoff_ms = seconds * 1000 + micros // 1000
     now = from_ms(cutoff_ms)
-    this_week = current_week(now, rt.settings)
+    this_week = current_week(now, rt.settings.timezone)
     week = week or this_week
     if week > this_week:
         raise WeekInFuture(week)

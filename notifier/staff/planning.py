@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Collection, Iterable, Mapping
 
 from notifier.messages.model import EMAIL, SMS, PlannedMessage, Recipient
@@ -36,6 +36,11 @@ def week_label(day: date) -> str:
     """ISO week of `day` as `YYYY-Www` (the digest's identity: one per person per label)."""
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def current_week(now: datetime, tz: tzinfo) -> str:
+    """The ISO week `now` falls in, in the service's time zone."""
+    return week_label(now.astimezone(tz).date())
 
 
 def parse_week(label: str) -> str | None:
