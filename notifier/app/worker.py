@@ -31,7 +31,7 @@ from notifier.coaching.weekly import weekly_cron_jobs, weekly_for
 from notifier.messages.letters import poll_suomifi_events
 from notifier.messages.model import EMAIL, SMS
 from notifier.messages.queue import job_deserializer, job_serializer
-from notifier.app.connection import arq_pool, arq_redis_settings
+from notifier.app.connection import arq_pool, arq_redis_settings, redis_client
 from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.housekeeping import erase_expired, prune_outbox, sweep
 from notifier.app.runtime import Runtime, build_channels
@@ -143,7 +143,10 @@ async def poll_suomifi(ctx: dict[str, Any]) -> int:
 
 def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool = False) -> Worker:
     async def startup(ctx: dict[str, Any]) -> None:
-        runtime = Runtime.create(settings, redis=ctx["redis"])
+        # The service's own client (hiredis packing, keepalive, health checks: `redis_client`);
+        # arq's pool (`ctx["redis"]`) serves arq's cron machinery only.
+        runtime = Runtime.create(settings, redis=redis_client(settings))
+        ctx["runtime_redis"] = runtime.redis
         # A worker whose key cannot open the stored data would fail every send: refuse to start.
         await key_canary.ensure(runtime.redis, runtime.store.sealer)
         channels = build_channels(settings)
@@ -189,6 +192,8 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             await ctx["callbacks"].stop()
         for channel in ctx.get("channels", {}).values():
             await channel.close()
+        if "runtime_redis" in ctx:
+            await ctx.pop("runtime_redis").aclose()
 
     redis_settings = arq_redis_settings(settings)
     return Worker(
