@@ -18,7 +18,7 @@ from notifier.console.auth import (
     Visitor,
     is_coordinator,
 )
-from notifier.console.forms import N_, FormError
+from notifier.console.forms import N_
 from notifier.app.runtime import Runtime
 from notifier.web.app_keys import RUNTIME
 from notifier.staff.pages import ORGANISATION_LABELS, SITE_NAMES, page_language
@@ -98,10 +98,6 @@ def set_cookie(request: web.Request, rt: Runtime, response: web.StreamResponse, 
     secure = rt.settings.public_url.startswith("https://") or request.secure
     response.set_cookie(COOKIE, value, max_age=SESSION_SECONDS, path=COOKIE_PATH, httponly=True, secure=secure,
                         samesite="Lax")
-
-
-def errors_by_field(errors: dict[str, FormError] | list[FormError]) -> dict[str, FormError]:
-    return errors if isinstance(errors, dict) else {e.field: e for e in errors}
 
 
 # -- building a request's context -----------------------------------------------------------------

@@ -39,9 +39,6 @@ log = logging.getLogger("notifier.delivery")
 LEASE_MARGIN_SECONDS = 5.0
 T = TypeVar("T")
 
-#: Counter of sends taken over from a worker that died mid-send: the only sends that can be
-#: handed to a channel twice (see README "Guarantees").
-
 
 @dataclass
 class Deliverer:
@@ -53,39 +50,31 @@ class Deliverer:
     limiter: RateLimiter | None = None
 
     async def deliver(self, message_id: str) -> str:
-        """Try to send `message_id` once; returns the status it ended in (or why it was skipped)."""
+        """Try to send `message_id` once, when a channel rate is kept (`deliver_many` claims a batch
+        at once otherwise); returns the status it ended in (or why it was skipped).
+
+        The message's channel decides the slot, and the slot comes before the claim (a deferred
+        send must stay claimable): read, reserve, then claim.
+        """
+        assert self.limiter is not None
         token = secrets.token_hex(8)
-        if self.limiter is None or not self.limiter.rates:
-            # No rates to keep: claim and read in one round trip (`MessageStore.claim`).
-            now = utcnow()
-            claim, claimed = await self.store.claim(
-                message_id, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
-            )
-            if claimed is None:
-                log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
-                return f"skipped:{claim.previous or 'missing'}"
-            message = claimed
-        else:
-            # With rates, the message's channel decides the slot, and the slot comes before the
-            # claim (a deferred send must stay claimable): read, reserve, then claim.
-            message = await self.store.get(message_id)
-            if message is None or message.status not in st.ALLOWED_FROM[st.SENDING]:
-                return f"skipped:{message.status if message else 'missing'}"
-            slot = await self.limiter.reserve(message.channel)
-            if not slot.reserved:
-                return await self._defer(message_id, slot.wait_seconds)
-            if slot.wait_seconds:
-                await asyncio.sleep(slot.wait_seconds)
-            now = utcnow()
-            moved = await self.store.move(
-                message_id, st.SENDING, now=now,
-                lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
-            )
-            if moved is None or not moved.moved:
-                log.debug("message %s not claimable (status %s)", message_id, moved.previous if moved else "?")
-                return f"skipped:{moved.previous if moved else ''}"
-            claim = moved
-            message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
+        message = await self.store.get(message_id)
+        if message is None or message.status not in st.ALLOWED_FROM[st.SENDING]:
+            return f"skipped:{message.status if message else 'missing'}"
+        slot = await self.limiter.reserve(message.channel)
+        if not slot.reserved:
+            return await self._defer(message_id, slot.wait_seconds)
+        if slot.wait_seconds:
+            await asyncio.sleep(slot.wait_seconds)
+        now = utcnow()
+        claim = await self.store.move(
+            message_id, st.SENDING, now=now,
+            lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
+        )
+        if claim is None or not claim.moved:
+            log.debug("message %s not claimable (status %s)", message_id, claim.previous if claim else "?")
+            return f"skipped:{claim.previous if claim else ''}"
+        message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
         return await self._send(message, token, claim, self._deadline())
 
     def _deadline(self) -> float:

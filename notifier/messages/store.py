@@ -281,25 +281,6 @@ class MessageStore:
             log_move(message_id, result.previous, target, reason)
         return result
 
-    async def claim(
-        self, message_id: str, *, lease_until: datetime, lease_token: str, now: datetime | None = None,
-    ) -> tuple[Transition, Message | None]:
-        """`move(message_id, "sending", ...)` that also reads the message, in one round trip.
-
-        The message (without its history) comes back only when the claim moved it: as it is
-        after the move, in `sending` with its attempts counted.
-        """
-        keys, args = _transition_call(message_id, st.SENDING, "", now or utcnow(), lease_until, lease_token, "", None,
-                                      self.callbacks, None)
-        raw = await self._claim(keys=keys, args=args)
-        previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
-        result = Transition(bool(raw[0]), previous)
-        if not result.moved:
-            return result, None
-        log_move(message_id, result.previous, st.SENDING, "")
-        flat = raw[2]
-        return result, self._decode(dict(zip(flat[::2], flat[1::2])), [])
-
     async def claim_many(
         self, message_ids: list[str], *, lease_until: datetime, lease_tokens: list[str], now: datetime | None = None,
     ) -> list[tuple[Transition, Message | None]]:

@@ -98,10 +98,6 @@ class StaffDirectory:
         fields = await self.redis.hgetall(staff_key(staff_id))
         return self._decode(fields)[0] if fields else None
 
-    async def get_with_meta(self, staff_id: str) -> tuple[StaffMember, dict[str, Any]] | None:
-        fields = await self.redis.hgetall(staff_key(staff_id))
-        return self._decode(fields) if fields else None
-
     async def ids(self) -> list[str]:
         return sorted(i.decode() for i in await self.redis.smembers(ALL))
 
