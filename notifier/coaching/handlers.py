@@ -32,7 +32,6 @@ from notifier.coaching.planning import (
 from notifier.coaching.store import load_state, stage_state
 from notifier.messages import status as st
 from notifier.messages.intake import HashReader, Outcome, commit
-from notifier.messages.keys import msg_key
 from notifier.messages.model import PlannedMessage
 from notifier.validation import FieldError, Invalid
 
@@ -47,13 +46,8 @@ async def _unsent(rt: Runtime, state: CoachingState | None) -> frozenset[str]:
     """The planned reminders still waiting to go (status `created`): only these can be cancelled or
     handed to another coach; one being sent or sent stays as it is."""
     ids = list(state.reminders.values()) if state else []
-    if not ids:
-        return frozenset()
-    async with rt.redis.pipeline(transaction=False) as pipe:
-        for i in ids:
-            pipe.hget(msg_key(i), "status")
-        statuses = await pipe.execute()
-    return frozenset(i for i, s in zip(ids, statuses) if s is not None and s.decode() in (st.CREATED, st.TEMPORARY_FAILURE))
+    statuses = await rt.store.statuses_of(ids)
+    return frozenset(i for i, s in zip(ids, statuses) if s in (st.CREATED, st.TEMPORARY_FAILURE))
 
 
 def _outcome(rt: Runtime, previous: CoachingState | None, new: CoachingState, plan: ReminderPlan,

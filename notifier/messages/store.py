@@ -215,6 +215,9 @@ class MessageStore:
     async def find(self, ref: str, value: str, limit: int = 1000) -> list[Message]:
         return await self.get_many(await self.ids_for(ref, value, limit))
 
+    async def statuses_of(self, ids: list[str]) -> list[str | None]:
+        return await statuses_of(self.redis, ids)
+
     async def status_of(self, message_id: str) -> str | None:
         raw = await self.redis.hget(msg_key(message_id), "status")
         return raw.decode() if raw else None
@@ -333,6 +336,16 @@ class MessageStore:
     async def erase_personal(self, message_id: str) -> None:
         """Retention: drop the sealed personal part; ids, status and history stay."""
         await self.redis.hset(msg_key(message_id), "personal", self.sealer.seal({"erased": True}))
+
+
+async def statuses_of(redis: Redis, ids: list[str]) -> list[str | None]:
+    """Each message's status (None: no such message), in one round trip; no sealed data read."""
+    if not ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for i in ids:
+            pipe.hget(msg_key(i), "status")
+        return [s.decode() if s is not None else None for s in await pipe.execute()]
 
 
 def _transition_call(

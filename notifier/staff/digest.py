@@ -46,10 +46,10 @@ from notifier.staff.model import PracticeChange, StaffMember
 from notifier.staff.practice import PracticeChanges
 from notifier.clock import from_ms, to_ms
 from notifier.messages.queue import add_job
+from notifier.messages.store import statuses_of
 from notifier.app.runtime import Runtime
 from notifier.staff.directory import StaffDirectory
 from notifier.staff.keys import digests_key
-from notifier.messages.keys import msg_key
 from notifier.clock import new_id, utcnow
 from notifier.staff.keys import RUNS, run_key, run_messages_key
 
@@ -415,12 +415,7 @@ async def run_report(redis: Any, run_id: str) -> RunReport | None:
     f = {k.decode(): v.decode() for k, v in fields.items()}
     counters = {name: int(f.get(name, 0)) for name in COUNTERS}
     ids = [i.decode() for i in await redis.smembers(run_messages_key(run_id))]
-    statuses: list[str] = []
-    if ids:
-        async with redis.pipeline(transaction=False) as pipe:
-            for i in ids:
-                pipe.hget(msg_key(i), "status")
-            statuses = [s.decode() if s else "" for s in await pipe.execute()]
+    statuses = await statuses_of(redis, ids)
     sent = sum(1 for s in statuses if s in (st.SENT, st.DELIVERED))
     failed_messages = sum(1 for s in statuses if s in (st.PERMANENT_FAILURE, st.TECHNICAL_FAILURE))
     unsent = sum(1 for s in statuses if s in (st.CREATED, st.SENDING, st.TEMPORARY_FAILURE))
