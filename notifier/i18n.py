@@ -26,6 +26,11 @@ _DATE_PATTERNS = {"fi": "EEE d.M.yyyy", "sv": "EEE d.M.yyyy"}
 _TIME_PATTERNS = {"fi": "H.mm", "sv": "H.mm"}
 
 
+def N_(message: str) -> str:
+    """Marks a msgid for `pybabel extract` where it is written; translated when the page is rendered."""
+    return message
+
+
 def load_translations(locale_dir: Path, language: str) -> Translations:
     po_path = locale_dir / language / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as f:

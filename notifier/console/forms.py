@@ -24,13 +24,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import Struct
 
+from notifier.i18n import N_
 from notifier.staff.contract import AnnouncementInput, ChangeInput, StaffInput, Texts
 from notifier.validation import FieldError
 
-
-def N_(message: str) -> str:
-    """Marks a msgid for `pybabel extract`; translated when the page is rendered."""
-    return message
 
 
 class Form(Protocol):

@@ -133,28 +133,15 @@ class StaffDirectory:
 
     async def codes(self) -> tuple[list[str], list[str]]:
         """The organisations and sites in use (for the self-service form), without opening sealed data."""
-        ids = await self.ids()
-        if not ids:
-            return [], []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for i in ids:
-                pipe.hget(staff_key(i), "meta")
-            rows = [json.loads(raw) for raw in await pipe.execute() if raw]
+        rows = (await self._metas(await self.ids())).values()
         return sorted({m["organisation"] for m in rows}), sorted({m["site"] for m in rows})
 
     async def codes_by_source(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
         """Organisation and site codes in use -> the sources ("api", "console", "self") of the
         records using them, without opening sealed data (for the choice list and `notifier check`)."""
-        ids = await self.ids()
         organisations: dict[str, set[str]] = {}
         sites: dict[str, set[str]] = {}
-        if not ids:
-            return organisations, sites
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for i in ids:
-                pipe.hget(staff_key(i), "meta")
-            rows = [json.loads(raw) for raw in await pipe.execute() if raw]
-        for m in rows:
+        for m in (await self._metas(await self.ids())).values():
             organisations.setdefault(m["organisation"], set()).add(m.get("source", "api"))
             sites.setdefault(m["site"], set()).add(m.get("source", "api"))
         return organisations, sites

@@ -35,6 +35,7 @@ from notifier.staff.directory import (
 )
 from notifier.staff.keys import pending_key, subscribe_confirmed_key
 from notifier.clock import new_id, utcnow
+from notifier.i18n import N_
 from notifier.staff.contract import NewSubscriber, StaffInput
 from notifier.validation import LANGUAGES, Invalid, parse_email, validate
 from notifier.web.app_keys import RUNTIME
@@ -42,10 +43,6 @@ from notifier.web.throttle import client_key, over_limit
 
 log = logging.getLogger("notifier.pages")
 
-
-def N_(message: str) -> str:
-    """Marks a msgid for `pybabel extract`; translated when the page is rendered."""
-    return message
 
 
 #: Labels for organisation codes (others are shown as they are). `te-office` and `ely-centre`
