@@ -38,10 +38,12 @@ def describe(letter: Letter, rendered: RenderedLetter) -> dict[str, Any]:
     }
 
 
-def write_letter(directory: Path, letter: Letter) -> RenderedLetter:
-    from channels.letter.pdf import render_pdf  # fpdf2 when the first letter is written (`__init__.py`)
+def write_letter(directory: Path, letter: Letter, rendered: RenderedLetter | None = None) -> RenderedLetter:
+    """The letter's PDF (rendered here unless the caller has it already) and its description."""
+    if rendered is None:
+        from channels.letter.pdf import render_pdf  # fpdf2 when the first letter is written (`__init__.py`)
 
-    rendered = render_pdf(letter)
+        rendered = render_pdf(letter)
     write_atomic(directory / f"{letter.message_id}.pdf", rendered.data)
     meta = json.dumps(describe(letter, rendered), ensure_ascii=False, indent=2).encode()
     write_atomic(directory / f"{letter.message_id}.json", meta)

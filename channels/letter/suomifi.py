@@ -394,7 +394,7 @@ class SuomiFiLetter:
         except SuomiFiError as exc:
             if (MAILBOX_NOT_IN_USE in exc.codes and path == ELECTRONIC_PATH
                     and payload.recipient.address is not None and self.outbox is not None):
-                await asyncio.to_thread(write_letter, self.outbox, payload)
+                await asyncio.to_thread(write_letter, self.outbox, payload, attachment)
                 log.info("Suomi.fi mailbox not in use for %s: letter written to the outbox for posting", message_id,
                          extra={"event": "suomifi.outbox-fallback", "message_id": message_id})
                 return OUTBOX_REFERENCE
