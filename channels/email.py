@@ -14,13 +14,11 @@ import ssl
 from dataclasses import dataclass
 from functools import lru_cache
 from email import base64mime, encoders
-from email.charset import BASE64, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.policy import Compat32
-from pathlib import Path
 from typing import Mapping, Protocol
 
 import aiosmtplib
@@ -54,10 +52,6 @@ class OutgoingEmail(MIMEMultipart):
     envelope_to: tuple[str, ...] = ()
 
 
-#: Non-ASCII header text as base64 encoded words ("B"): the "shortest of Q and B" default measures
-#: every character both ways in Python, which cost more than the rest of the header together.
-_UTF8_B = Charset("utf-8")
-_UTF8_B.header_encoding = BASE64
 #: RFC 5322's recommended line length for header lines, and the longest a line may be.
 _HEADER_LINE = 78
 _MAX_LINE = 998
@@ -111,9 +105,8 @@ def build_email(
     else:
         root = OutgoingEmail("alternative", boundary=_boundary(), _subparts=parts)
     domain = sender.address.rpartition("@")[2] or "localhost"
+    root["From"], root["To"] = _sender_mailbox(sender), _mailbox(to)  # as they go on the wire
     headers = {
-        "From": _sender_mailbox(sender),
-        "To": _mailbox(to),
         "Subject": content.subject,
         "Date": email.utils.formatdate(localtime=False, usegmt=True),
         "Message-ID": f"<{message_id}@{domain}>",
@@ -174,9 +167,15 @@ def _encoded_words(value: str) -> str:
 
 
 def _mailbox(m: Mailbox) -> str:
+    """`Name <address>`: an ASCII name as `formataddr` quotes it; a non-ASCII one as encoded words
+    of at most 64 characters (RFC 2047 allows 75; `formataddr` writes one word however long the
+    name, which a client may show undecoded)."""
     if not m.address.isascii():
         raise ValueError("address is not ASCII (would need SMTPUTF8)")
-    return email.utils.formataddr((_no_crlf("name", m.name), _no_crlf("address", m.address)), charset=_UTF8_B)
+    name, address = _no_crlf("name", m.name), _no_crlf("address", m.address)
+    if name.isascii():
+        return email.utils.formataddr((name, address))
+    return f"{_encoded_words(name)}\r\n <{address}>"  # folded: every line within 78
 
 
 #: The sender is the same on every message: formatted once (recipients are not kept).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 import email.policy
@@ -149,3 +150,22 @@ def test_non_ascii_subject_is_encoded_words_that_decode_to_it(subject: str) -> N
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert head.isascii() and max(len(line) for line in head.splitlines()) <= 78
     assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
+
+
+@pytest.mark.parametrize("name", [
+    "Åsa-Maria Östergård-Lindqvist Väisänen-Hämäläinen",  # a double-barrelled name of two families
+    "Ström, \"Sven\" (ext) Ålandsbanken-Håkansson Ekström",  # specials and non-ASCII together
+    "😀" * 20,
+])
+def test_a_long_non_ascii_name_is_encoded_words_of_at_most_75_characters(name: str) -> None:
+    """RFC 2047 section 2: an encoded word is at most 75 characters; a client may show a longer
+    one undecoded, as `=?utf-8?b?...`, in place of the recipient's name."""
+    raw = on_the_wire(build_email(CONTENTS[0], to=Mailbox(name, "matti@example.fi"), sender=SENDER, message_id="m-7"))
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    words = re.findall(r"=\?[^?]+\?[bBqQ]\?[^?]*\?=", head)
+    assert words and max(len(w) for w in words) <= 75
+    assert max(len(line) for line in head.splitlines()) <= 78
+    # Decoded as RFC 2047 section 6.2 says (the space between adjacent encoded words is not text);
+    # the email package's address parser keeps that space, also for what its own policy writes.
+    to = message_from_bytes(raw, policy=policy.compat32)["To"]
+    assert str(make_header(decode_header(to))) == f"{name} <matti@example.fi>"
