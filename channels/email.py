@@ -174,7 +174,7 @@ def _mailbox(m: Mailbox) -> str:
         raise ValueError("address is not ASCII (would need SMTPUTF8)")
     name, address = _no_crlf("name", m.name), _no_crlf("address", m.address)
     if name.isascii():
-        return email.utils.formataddr((name, address))
+        return _header("To", email.utils.formataddr((name, address)))  # folded if over a line
     return f"{_encoded_words(name)}\r\n <{address}>"  # folded: every line within 78
 
 
