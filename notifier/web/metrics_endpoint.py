@@ -1,6 +1,6 @@
 """`GET /metrics` (Prometheus text format) and the counter of answers given to webhooks in.
 
-The numbers live in Redis (`notifier/metrics.py`), so every web process shows the same totals
+The numbers live in Redis (`notifier/messages/metrics.py`), so every web process shows the same totals
 for the whole service. No personal data is in any metric: labels are templates, channels,
 statuses, endpoints and event types.
 """
@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from notifier.messages import metrics
+from notifier.messages import metrics, metrics_scrape
 from notifier.web.app_keys import ANSWER_COUNTED as COUNTED, RUNTIME
 
 log = logging.getLogger("notifier.web.metrics")
@@ -26,7 +26,7 @@ WEBHOOK_PREFIX = "/webhooks/"
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    body = await metrics.render(request.app[RUNTIME].redis)
+    body = await metrics_scrape.render(request.app[RUNTIME].redis)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "Cache-Control": "no-store"})
 
 

@@ -109,7 +109,7 @@ async def test_a_410_disables_the_endpoint_until_it_is_enabled_again(start_servi
     """410 Gone: nothing more is posted; events stay queued; `notifier check` fails and the metric
     shows it; `notifier callbacks enable` sends what waited, in order."""
     from notifier.app.check import FAIL, check_callback_receiver
-    from notifier.messages.metrics import render
+    from notifier.messages.metrics_scrape import render
 
     receiver.answer = lambda webhook_id, payload, attempt: 410 if not receiver.posts else 200  # the first post only
     svc = await start_service(**callback_settings(receiver))
