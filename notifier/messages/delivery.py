@@ -13,7 +13,7 @@ import contextlib
 import logging
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Mapping, TypeVar
 
@@ -49,33 +49,37 @@ class Deliverer:
     channels: Mapping[str, Channel]
     limiter: RateLimiter | None = None
 
-    async def deliver(self, message_id: str) -> str:
-        """Try to send `message_id` once, when a channel rate is kept (`deliver_many` claims a batch
-        at once otherwise); returns the status it ended in (or why it was skipped).
-
-        The message's channel decides the slot, and the slot comes before the claim (a deferred
-        send must stay claimable): read, reserve, then claim.
-        """
+    async def _deliver_paced(self, message_ids: list[str]) -> list[str | BaseException]:
+        """`deliver_many` when a channel has a rate: each message's slot comes before its claim (a
+        send deferred for want of a slot stays claimable). Three round trips for the batch: the
+        channels and statuses, each channel's slots at once (`RateLimiter.reserve_many`), the
+        claims; then each send waits for its slot."""
         assert self.limiter is not None
-        token = secrets.token_hex(8)
-        message = await self.store.get(message_id)
-        if message is None or message.status not in st.ALLOWED_FROM[st.SENDING]:
-            return f"skipped:{message.status if message else 'missing'}"
-        slot = await self.limiter.reserve(message.channel)
-        if not slot.reserved:
-            return await self._defer(message_id, slot.wait_seconds)
-        if slot.wait_seconds:
-            await asyncio.sleep(slot.wait_seconds)
-        now = utcnow()
-        claim = await self.store.move(
-            message_id, st.SENDING, now=now,
-            lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_token=token,
-        )
-        if claim is None or not claim.moved:
-            log.debug("message %s not claimable (status %s)", message_id, claim.previous if claim else "?")
-            return f"skipped:{claim.previous if claim else ''}"
-        message = replace(message, status=st.SENDING, attempts=message.attempts + 1)
-        return await self._send(message, token, claim, self._deadline())
+        outcomes: list[str | BaseException | None] = [None] * len(message_ids)
+        by_channel: dict[str, list[int]] = {}
+        for i, row in enumerate(await self.store.channels_and_statuses(message_ids)):
+            if row is None or row[1] not in st.ALLOWED_FROM[st.SENDING]:
+                outcomes[i] = f"skipped:{row[1] if row else 'missing'}"
+            else:
+                by_channel.setdefault(row[0], []).append(i)
+        waits: dict[int, float] = {}
+        deferred: dict[str, float] = {}
+        for channel, positions in by_channel.items():
+            for i, slot in zip(positions, await self.limiter.reserve_many(channel, len(positions))):
+                if slot.reserved:
+                    waits[i] = slot.wait_seconds
+                else:
+                    deferred[message_ids[i]] = slot.wait_seconds
+                    outcomes[i] = "deferred"
+        reserved_at = time.monotonic()
+        if deferred:
+            await self._defer(deferred)
+        paced = sorted(waits)
+        sent = await self.deliver_many([message_ids[i] for i in paced],
+                                       waits=[reserved_at + waits[i] for i in paced])
+        for i, outcome in zip(paced, sent):
+            outcomes[i] = outcome
+        return [o if o is not None else "skipped:" for o in outcomes]
 
     def _deadline(self) -> float:
         """When a send claimed now must have finished (`time.monotonic()`): before its lease runs
@@ -85,33 +89,40 @@ class Deliverer:
         when sends were arq jobs.)"""
         return time.monotonic() + self.settings.lease_seconds - LEASE_MARGIN_SECONDS
 
-    async def deliver_many(self, message_ids: list[str]) -> list[str | BaseException]:
-        """`deliver` for a batch: the claims (and reads) of all of them in one round trip, then
-        every send as its own task (an e-mail waits for the worker's one SMTP connection), each
-        status written as soon as its send is done (which keeps the duplicate bound of README
-        "Guarantees": a dead worker re-sends at most the sends it had in flight).
+    async def deliver_many(self, message_ids: list[str], *, waits: list[float] | None = None,
+                           ) -> list[str | BaseException]:
+        """Try to send each message once: the claims (and reads) of all of them in one round
+        trip, then every send as its own task (an e-mail waits for the worker's one SMTP
+        connection), each status written as soon as its send is done (which keeps the duplicate
+        bound of README "Guarantees": a dead worker re-sends at most the sends it had in flight).
+        With channel rates, the slots are reserved first (`_deliver_paced`), and `waits` says
+        when (`time.monotonic()`) each send's slot comes.
 
         Per message: the status it ended in (or why it was skipped), or the exception that
         stopped it (a RedisError: the caller tries it again).
         """
         if not message_ids:
             return []
-        if self.limiter is not None and self.limiter.rates:  # the slot comes before each claim
-            return list(await asyncio.gather(*(self.deliver(i) for i in message_ids), return_exceptions=True))
+        if waits is None and self.limiter is not None and self.limiter.rates:
+            return await self._deliver_paced(message_ids)
         now = utcnow()
         tokens = [secrets.token_hex(8) for _ in message_ids]
         deadline = self._deadline()
         claims = await self.store.claim_many(
             message_ids, now=now, lease_until=now + timedelta(seconds=self.settings.lease_seconds), lease_tokens=tokens)
 
-        async def one(message_id: str, token: str, claim: Transition, message: Message | None) -> str:
+        async def one(message_id: str, token: str, claim: Transition, message: Message | None, slot: float) -> str:
             if message is None:
                 log.debug("message %s not claimable (status %s)", message_id, claim.previous or "missing")
                 return f"skipped:{claim.previous or 'missing'}"
+            if slot > time.monotonic():  # its channel's rate: wait for its slot (at most `max_wait`)
+                await asyncio.sleep(slot - time.monotonic())
             return await self._send(message, token, claim, deadline)
 
+        slots = waits or [0.0] * len(message_ids)
         return list(await asyncio.gather(
-            *(one(i, t, c, m) for i, t, (c, m) in zip(message_ids, tokens, claims)), return_exceptions=True))
+            *(one(i, t, c, m, w) for i, t, (c, m), w in zip(message_ids, tokens, claims, slots)),
+            return_exceptions=True))
 
     async def _send(self, message: Message, token: str, claim: Transition, deadline: float) -> str:
         """Send a message this worker has claimed (lease `token`) by `deadline` and record the outcome."""
@@ -196,14 +207,18 @@ class Deliverer:
         log.debug("message %s retry at %s", message_id, retry_at.isoformat())
         return st.TEMPORARY_FAILURE
 
-    async def _defer(self, message_id: str, wait: float) -> str:
-        """The channel's rate is used up for a while: try again when its slot comes."""
+    async def _defer(self, deferred: dict[str, float]) -> None:
+        """These messages' channel rate is used up for a while (message id: seconds until its
+        slot): each is queued again for when its slot comes, all in one transaction."""
         now = utcnow()
-        at = now + timedelta(seconds=wait)
         async with self.redis.pipeline(transaction=True) as pipe:
-            add_job(pipe, "deliver", message_id, job_id=f"deliver:{message_id}:rate:{int(at.timestamp() * 1000)}", now=now, run_at=at)
+            for message_id, wait in deferred.items():
+                log.debug("message %s deferred %.1f s for its channel's rate", message_id, wait)
+                at = now + timedelta(seconds=wait)
+                add_job(pipe, "deliver", message_id, job_id=f"deliver:{message_id}:rate:{int(at.timestamp() * 1000)}",
+                        now=now, run_at=at)
             await pipe.execute()
-        return "deferred"
+
 
 def _since(started: float | None) -> float | None:
     """Seconds since `started` (a `time.monotonic()`), or None when the channel was never called."""

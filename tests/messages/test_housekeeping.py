@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 
 from notifier.messages.queue import STREAM, queue_length
 
 from tests.support.service import referral, wait_for
-from notifier.messages.rate_limit import RateLimiter
+from notifier.messages.rate_limit import RateLimiter, Slot
 from notifier.messages.keys import ACTIVE, SETTLED
 from notifier.clock import utcnow
 from notifier.messages.housekeeping import erase_expired, sweep
@@ -104,3 +105,42 @@ async def test_email_rate_spaces_sends_through_the_worker(start_service, smtp):
     # At 10/s the sixth send's slot is at least 0.5 s after the first, which is after `started`:
     # a slow machine can only make this later, never earlier.
     assert sink.arrived_at[-1] - started >= 0.5
+
+
+async def test_a_batch_reserves_its_slots_at_once_and_defers_from_the_first_far_one(redis_url):
+    from redis.asyncio import Redis
+
+    r = Redis.from_url(redis_url)
+    try:
+        limiter = RateLimiter(r, {"email": 2.0}, max_wait=1.2)
+        slots = await limiter.reserve_many("email", 5)
+        # 2/s: slots 0, 0.5 and 1.0 s away are within 1.2 s; the fourth (1.5 s) is not, nor the fifth.
+        assert [s.reserved for s in slots] == [True, True, True, False, False]
+        at = [s.at_ms for s in slots[:3]]
+        assert all(y - x >= 500 - 0.01 for x, y in zip(at, at[1:]))
+        assert 1.2 < slots[3].wait_seconds <= 1.5 + 0.01
+        # Only the three reserved slots were taken: the next one lies 1.5 s after the first.
+        (again,) = await limiter.reserve_many("email", 1)
+        assert again.at_ms - at[0] >= 1500 - 0.01
+        assert await limiter.reserve_many("sms", 3) == [Slot(0.0, True)] * 3  # no rate: unlimited
+    finally:
+        await r.aclose()
+
+
+async def test_sends_beyond_the_rates_reach_are_deferred_and_each_sent_once(start_service, smtp, caplog):
+    """At 4/s, 24 referrals span 5.75 s of slots: those beyond the worker's 5 s reach are
+    deferred (re-queued for their slot's time, not held), and every one arrives exactly once."""
+    caplog.set_level(logging.DEBUG, logger="notifier.delivery")
+    sink, port = smtp
+    svc = await start_service(email_backend="smtp", smtp_host="127.0.0.1", smtp_port=port, email_rate=4.0)
+    started = time.monotonic()
+    ids = []
+    for i in range(24):
+        _, answer = await svc.case.send("client.referred", referral(f"C-72{i:02d}"))
+        ids += answer["messages"]
+    finals = [await svc.final(mid, timeout=60) for mid in ids]
+    assert {m.status for m in finals} == {"sent"}
+    assert all([h.status for h in m.history].count("sending") == 1 for m in finals)  # each sent once
+    assert len(sink.messages) == len(ids) == len({m["To"] for m in sink.messages})
+    assert sink.arrived_at[-1] - started >= (len(ids) - 1) / 4.0 - 0.05  # never earlier than the slots allow
+    assert any("for its channel's rate" in r.getMessage() for r in caplog.records)  # some were deferred
