@@ -57,11 +57,11 @@ class Deliverer:
         assert self.limiter is not None
         outcomes: list[str | BaseException | None] = [None] * len(message_ids)
         by_channel: dict[str, list[int]] = {}
-        for i, row in enumerate(await self.store.channels_and_statuses(message_ids)):
-            if row is None or row[1] not in st.ALLOWED_FROM[st.SENDING]:
-                outcomes[i] = f"skipped:{row[1] if row else 'missing'}"
+        for i, head in enumerate(await self.store.heads(message_ids)):
+            if head is None or head.status not in st.ALLOWED_FROM[st.SENDING]:
+                outcomes[i] = f"skipped:{head.status if head else 'missing'}"
             else:
-                by_channel.setdefault(row[0], []).append(i)
+                by_channel.setdefault(head.channel, []).append(i)
         waits: dict[int, float] = {}
         deferred: dict[str, float] = {}
         for channel, positions in by_channel.items():

@@ -20,7 +20,7 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import logging
 
@@ -109,6 +109,15 @@ _unjson = msgspec.json.decode
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
+
+
+
+class Head(NamedTuple):
+    """What a message's record says without its sealed part (`MessageStore.heads`)."""
+
+    channel: str
+    status: str
+    provider_ref: str
 
 
 @dataclass(frozen=True)
@@ -215,28 +224,25 @@ class MessageStore:
     async def find(self, ref: str, value: str, limit: int = 1000) -> list[Message]:
         return await self.get_many(await self.ids_for(ref, value, limit))
 
-    async def channels_and_statuses(self, ids: list[str]) -> list[tuple[str, str] | None]:
-        """(channel, status) of each message (None: no such message), in one round trip, without
-        opening its sealed part: what pacing a batch by channel needs before it claims."""
+    async def heads(self, ids: list[str]) -> list[Head | None]:
+        """Each message's channel, status and provider reference (None: no such message), in one
+        round trip, without opening its sealed part: what pacing a batch by channel, or matching a
+        delivery report, needs."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:
-                pipe.hmget(msg_key(i), "labels", "status", "meta")
+                pipe.hmget(msg_key(i), "labels", "status", "meta", "provider_ref")
             rows = await pipe.execute()
-        out: list[tuple[str, str] | None] = []
-        for labels, status, meta in rows:
+        out: list[Head | None] = []
+        for labels, status, meta, provider_ref in rows:
             if not status or not meta:
                 out.append(None)
             else:  # `labels` is "<template>|<channel>"; records older than it have only `meta`
                 channel = labels.decode().partition("|")[2] if labels else _unjson(meta)["channel"]
-                out.append((channel, status.decode()))
+                out.append(Head(channel, status.decode(), (provider_ref or b"").decode()))
         return out
 
     async def statuses_of(self, ids: list[str]) -> list[str | None]:
         return await statuses_of(self.redis, ids)
-
-    async def status_of(self, message_id: str) -> str | None:
-        raw = await self.redis.hget(msg_key(message_id), "status")
-        return raw.decode() if raw else None
 
     def _decode(self, fields: dict[bytes, bytes], history: list[bytes]) -> Message:
         meta = _unjson(fields[b"meta"])

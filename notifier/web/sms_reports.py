@@ -75,18 +75,20 @@ async def apply_report(request: web.Request, report: dict[str, Any]) -> dict[str
         message_id = found.decode() if found else None
     if not isinstance(message_id, str) or not message_id or len(message_id) > 128:
         return {"userref": None, "result": "ignored"}
-    message = await rt.store.get(message_id)
-    if message is None or message.channel != SMS or (message.provider_ref and gateway_id and gateway_id != message.provider_ref):
+    [head] = await rt.store.heads([message_id])  # the record's plain part: nothing personal is opened
+    if head is None or head.channel != SMS or (head.provider_ref and gateway_id and gateway_id != head.provider_ref):
         log.info("sms report for unknown message %s ignored", message_id)
         return {"userref": message_id, "result": "ignored"}
     target = target_status(gateway_status)
     if target is None:
-        return {"userref": message_id, "result": "in-transit", "status": message.status}
+        return {"userref": message_id, "result": "in-transit", "status": head.status}
     reason = "" if gateway_status == "DELIVERED" else f"gatewayapi-{gateway_status.lower()}"
     moved = await rt.store.move(message_id, target, reason, provider_ref=gateway_id)
-    log.info("sms report %s for message %s: %s", gateway_status, message_id, "moved" if moved and moved.moved else "kept")
-    status = await rt.store.status_of(message_id)
-    return {"userref": message_id, "result": "moved" if moved and moved.moved else "kept", "status": status}
+    assert moved is not None  # not in a pipeline
+    log.info("sms report %s for message %s: %s", gateway_status, message_id, "moved" if moved.moved else "kept")
+    # Moved: the report's status; refused (a final status is never overwritten): the one it has.
+    status = target if moved.moved else (moved.previous or None)
+    return {"userref": message_id, "result": "moved" if moved.moved else "kept", "status": status}
 
 
 def add_routes(app: web.Application) -> None:

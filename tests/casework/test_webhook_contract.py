@@ -223,7 +223,7 @@ async def test_accepted_webhook_queues_its_sends_atomically(start_service):
     assert status == 202
     [mid] = answer["messages"]
     assert await queued(svc.runtime.redis) == [(f"deliver:{mid}:0", "deliver", [mid])]
-    assert await svc.runtime.store.status_of(mid) == "created"
+    assert await svc.runtime.store.statuses_of([mid]) == ["created"]
 
 
 async def test_the_readmes_curl_and_openssl_example_is_accepted(start_service):

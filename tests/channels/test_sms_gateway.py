@@ -100,7 +100,9 @@ async def test_delivery_reports_move_messages_and_never_back(start_service, gate
     # Late and out-of-order reports change nothing.
     for report in ("ENROUTE", "BUFFERED", "UNDELIVERABLE"):
         await gateway.report(svc.http, by_ref[ids[0]], report)
-    await gateway.report(svc.http, by_ref[ids[1]], "DELIVERED")
+    _, answer = await gateway.report(svc.http, by_ref[ids[1]], "DELIVERED")
+    # The answer says the report was kept out, and the status the message keeps.
+    assert answer["results"][0] == {"userref": ids[1], "result": "kept", "status": "permanent-failure"}
     assert (await svc.runtime.store.get(ids[0])).status == "delivered"
     assert (await svc.runtime.store.get(ids[1])).status == "permanent-failure"
     assert [h.status for h in (await svc.runtime.store.get(ids[0])).history][-1] == "delivered"
