@@ -135,7 +135,8 @@ EVENT_EXAMPLES: dict[str, Any] = {
         "client": {"id": "C-1001", "first_name": "Matti", "last_name": "Meikäläinen", "language": "fi",
                    "email": "matti@example.fi", "phone": "040 1234567"},
         "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "TE-toimisto, Turku", "phone": "0295 044 000"},
+        "office": {"name": {"fi": "Turun seudun työllisyysalue", "sv": "Åbonejdens sysselsättningsområde"},
+                   "phone": "02 262 3000"},
         "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"}}},
     "kickoff.scheduled": {"type": "kickoff.scheduled", "data": {
         "session": {"id": "S-2026-12-03-TKU", "starts_at": "2026-12-03T09:00:00+02:00",
