@@ -39,7 +39,7 @@ import psutil
 from notifier.app.embedded_redis import EmbeddedRedis, free_port
 
 from bench.procs import Proc, http_ok, port_open, wait_until
-from bench.rig import REPO
+from bench.rig import REPO, cpu_time, outside_env
 
 N_WEBHOOKS = 5000
 N_EMAILS = 5000
@@ -142,11 +142,6 @@ async def _send(smtp_port: int, redis_url: str, n: int) -> None:
 
 # -- the measurement ------------------------------------------------------------------------------
 
-def _cpu(p: psutil.Process) -> float:
-    t = p.cpu_times()
-    return t.user + t.system
-
-
 async def _webhooks(url: str, n: int) -> None:
     from bench.scenarios import post_webhooks, referral_event
 
@@ -167,33 +162,33 @@ def measure(webhooks: int, emails: int) -> dict[str, Any]:
             redis_proc = psutil.Process(redis.process.pid)
             smtp_port, web_port = free_port(), free_port()
             procs.append(Proc("smtp-sink", [sys.executable, "-m", "bench.standins", "smtp", "--port", str(smtp_port)],
-                              _env(), folder / "smtp.log").start())
+                              outside_env(), folder / "smtp.log").start())
             web = Proc("floor-web", [sys.executable, "-m", "bench.floor", "serve", "--port", str(web_port),
-                                     "--redis", redis.url], _env(), folder / "web.log").start()
+                                     "--redis", redis.url], outside_env(), folder / "web.log").start()
             procs.append(web)
             wait_until(lambda: port_open(smtp_port), 20, "SMTP sink")
             wait_until(lambda: http_ok(f"http://127.0.0.1:{web_port}/healthz"), 20, "floor web")
             web_proc = psutil.Process(web.pid)
 
-            before_plain = _cpu(web_proc)
+            before_plain = cpu_time(web_proc)
             asyncio.run(_webhooks(f"http://127.0.0.1:{web_port}/plain", webhooks))
-            http_ms = (_cpu(web_proc) - before_plain) * 1000 / webhooks
-            before = (_cpu(web_proc), _cpu(redis_proc))
+            http_ms = (cpu_time(web_proc) - before_plain) * 1000 / webhooks
+            before = (cpu_time(web_proc), cpu_time(redis_proc))
             began = time.process_time()
             asyncio.run(_webhooks(f"http://127.0.0.1:{web_port}/hook", webhooks))
             load_ms = (time.process_time() - began) * 1000 / webhooks
-            web_ms = (_cpu(web_proc) - before[0]) * 1000 / webhooks
-            web_redis_ms = (_cpu(redis_proc) - before[1]) * 1000 / webhooks
+            web_ms = (cpu_time(web_proc) - before[0]) * 1000 / webhooks
+            web_redis_ms = (cpu_time(redis_proc) - before[1]) * 1000 / webhooks
 
-            before_redis = _cpu(redis_proc)
+            before_redis = cpu_time(redis_proc)
             out = Proc("floor-sender", [sys.executable, "-m", "bench.floor", "send", "--smtp-port", str(smtp_port),
-                                        "--redis", redis.url, "-n", str(emails)], _env(), folder / "sender.log").start()
+                                        "--redis", redis.url, "-n", str(emails)], outside_env(), folder / "sender.log").start()
             assert out.popen is not None
             out.popen.wait(timeout=600)
             sent = json.loads((folder / "sender.log").read_text().strip().splitlines()[-1])
             sender_ms = sent["cpu_seconds"] * 1000 / emails
             smtp_ms = sent["smtp_only_cpu_seconds"] * 1000 / emails
-            sender_redis_ms = (_cpu(redis_proc) - before_redis) * 1000 / emails  # the status writes
+            sender_redis_ms = (cpu_time(redis_proc) - before_redis) * 1000 / emails  # the status writes
         finally:
             for p in procs:
                 p.stop()
@@ -208,12 +203,6 @@ def measure(webhooks: int, emails: int) -> dict[str, Any]:
         # Not the service's: what the benchmark's load generator spends per webhook (signing, posting).
         "load_generator_ms_per_webhook": round(load_ms, 2),
     }
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,8 +66,7 @@ class Sampler:
         out = {}
         for name, p in [*self.procs.items(), ("bench", psutil.Process())]:
             try:
-                t = p.cpu_times()
-                out[name] = t.user + t.system
+                out[name] = cpu_time(p)
             except psutil.Error:
                 pass
         return out
@@ -75,6 +74,17 @@ class Sampler:
     def stop(self) -> None:
         self.sample()
         self._stop.set()
+
+
+def cpu_time(p: psutil.Process) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    t = p.cpu_times()
+    return t.user + t.system
+
+
+def outside_env() -> dict[str, str]:
+    """This environment without any NOTIFIER_ setting: what the rig's processes start from."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
 
 
 def machine_busy_seconds() -> float:
@@ -118,7 +128,7 @@ class Rig:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.redis = EmbeddedRedis(self.folder / "redis-data")
         self.redis.start()
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
+        base_env = outside_env()
 
         self.smtp_port, smtp_control = free_port(), free_port()
         self._proc("smtp-sink", ["-m", "bench.standins", "smtp", "--port", str(self.smtp_port),
