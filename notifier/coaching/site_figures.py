@@ -82,8 +82,8 @@ def per_site(active: list[ActiveClient], ended: list[EndedService], directory_si
         row["due_soon"] += any(now <= due < now + DUE_SOON for due in dues)
     for e in ended:
         counts.setdefault(site_of(e.coach_id, e.coach_site, directory_sites), Counter())["ended:" + e.reason] += 1
-    rows = [SiteFigures(site, c["active"], c["overdue"], c["due_soon"],
-                        {r: c["ended:" + r] for r in _reasons(ended)})
+    reasons = _reasons(ended)
+    rows = [SiteFigures(site, c["active"], c["overdue"], c["due_soon"], {r: c["ended:" + r] for r in reasons})
             for site, c in counts.items()]
     return sorted(rows, key=lambda r: (r.site is None, r.site or ""))
 

@@ -37,7 +37,7 @@ from notifier.messages import status as st
 from notifier.messages.keys import CALLS, SETTLED, msg_key
 from notifier.staff.directory import StaffDirectory
 from notifier.staff.keys import acks_key
-from notifier.staff.planning import acknowledgement_report
+from notifier.staff.planning import acknowledgement_report, current_week
 from notifier.staff.practice import PracticeChanges
 
 MAX_DAYS = 400
@@ -250,8 +250,7 @@ async def gather(ctx: Ctx, start: datetime, end: datetime, site: str) -> Raw:
         for change, a in zip(changes, acks):
             acked = {k.decode(): datetime.fromisoformat(v.decode()) for k, v in a.items()}
             p = progress(acknowledgement_report(change, staff, acked))
-            year, week, _ = change.posted_at.astimezone(tz).isocalendar()
-            raw.acks.append((f"{year}-W{week:02d}", p.acknowledged, p.concerned))
+            raw.acks.append((current_week(change.posted_at, tz), p.acknowledged, p.concerned))
     await _gather_coaching(ctx, raw, start, end, site)
     return raw
 

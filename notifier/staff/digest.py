@@ -209,11 +209,12 @@ async def _commit_batch(rt: Runtime, links: Links, items: list[tuple[str, str]],
                 decision.stage(pipe, ids)
             if decision.counted:
                 counts[(run_id, decision.result)] += 1
-        for run_id in dict.fromkeys(run_id for run_id, _c in counts):
-            for (of_run, counter), n in counts.items():
-                if of_run == run_id:
-                    pipe.hincrby(run_key(run_id), counter, n)
-            pipe.hincrby(run_key(run_id), "done", sum(n for (of_run, _c), n in counts.items() if of_run == run_id))
+        done: Counter[str] = Counter()
+        for (run_id, counter), n in counts.items():
+            pipe.hincrby(run_key(run_id), counter, n)
+            done[run_id] += n
+        for run_id, n in done.items():
+            pipe.hincrby(run_key(run_id), "done", n)
         executed = await pipe.execute()
     rt.store.log_executed(pipe, executed)
     for (run_id, staff_id), decision in zip(items, decisions):

@@ -202,8 +202,8 @@ class StaffDirectory:
         edited = await self._edit_meta(staff_id, edit, new_version=False)
         if edited is None:
             return None
-        member, meta = edited
-        return replace(member, language=meta["language"], digest=bool(meta["digest"]))
+        fields, meta = edited
+        return replace(self._decode(fields)[0], language=meta["language"], digest=bool(meta["digest"]))
 
     async def revoke_links(self, staff_id: str) -> int | None:
         """Make every personal link of this person stop working; returns the new link generation.
@@ -221,12 +221,12 @@ class StaffDirectory:
         return None if edited is None else int(edited[1]["link_generation"])
 
     async def _edit_meta(self, staff_id: str, edit: Callable[[dict[str, Any]], bool], *,
-                         new_version: bool) -> tuple[StaffMember, dict[str, Any]] | None:
+                         new_version: bool) -> tuple[dict[bytes, bytes], dict[str, Any]] | None:
         """Change a record's clear metadata under WATCH, again if someone wrote it meanwhile.
 
         `edit` changes the metadata in place, or returns False to leave the record as it is.
-        Returns the member as it was read and the metadata as written; None when there is no
-        record or `edit` declined. `new_version`: the directory's version moves too (what the
+        Returns the record as it was read (its sealed part unopened: `_decode` it when needed) and
+        the metadata as written; None when there is no record or `edit` declined. `new_version`: the directory's version moves too (what the
         fan-out and the e-mail index read).
         """
         key = staff_key(staff_id)
@@ -237,7 +237,7 @@ class StaffDirectory:
                 if not fields:
                     await pipe.reset()
                     return None
-                member, meta = self._decode(fields)
+                meta = json.loads(fields[b"meta"])
                 if not edit(meta):
                     await pipe.reset()
                     return None
@@ -250,7 +250,7 @@ class StaffDirectory:
                     await pipe.execute()
                 except WatchError:
                     continue
-                return member, meta
+                return fields, meta
 
     async def delete(self, staff_id: str) -> bool:
         key = staff_key(staff_id)

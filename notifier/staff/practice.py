@@ -124,18 +124,18 @@ class PracticeChanges:
     async def acknowledged_by_many(self, asked: list[tuple[str, list[str]]]) -> list[set[str]]:
         """`acknowledged_by` for several people (each with their change ids) in one round trip:
         one HMGET per change for everyone asked about it."""
-        who: dict[str, list[str]] = {}
+        who: dict[str, dict[str, None]] = {}  # change id: the people asked about it, once each, in order
         for staff_id, change_ids in asked:
             for c in change_ids:
-                who.setdefault(c, []).append(staff_id)
+                who.setdefault(c, {})[staff_id] = None
         if not who:
             return [set() for _ in asked]
         async with self.redis.pipeline(transaction=False) as pipe:
             for c, people in who.items():
-                pipe.hmget(acks_key(c), list(dict.fromkeys(people)))
+                pipe.hmget(acks_key(c), list(people))
             rows = await pipe.execute()
         seen = {(c, staff_id) for (c, people), row in zip(who.items(), rows)
-                for staff_id, at in zip(dict.fromkeys(people), row) if at is not None}
+                for staff_id, at in zip(people, row) if at is not None}
         return [{c for c in change_ids if (c, staff_id) in seen} for staff_id, change_ids in asked]
 
 
