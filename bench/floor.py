@@ -104,13 +104,10 @@ def referral_email() -> tuple[str, str, bytes]:
     from notifier.messages.render import Renderer
     from notifier.resources import LOCALE_DIR, TEMPLATE_DIR
 
+    from bench.scenarios import REFERRAL_CONTEXT
+
     settings = Settings()
-    context = {
-        "first_name": "Matti", "last_name": "Meikäläinen", "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
-        "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
-    }
-    content = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone).email("referral", "fi", context)
+    content = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone).email("referral", "fi", REFERRAL_CONTEXT)
     sender, to = Mailbox("Työllisyyspalvelut", "notifier@example.fi"), Mailbox("Matti Meikäläinen", "matti@example.fi")
     msg = build_email(content, to=to, sender=sender, message_id="floor-0")
     return sender.address, to.address, wire_bytes(msg)

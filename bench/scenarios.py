@@ -365,6 +365,14 @@ async def digest_fanout(ctx: Context, staff: int, changes: int = 5) -> dict[str,
     return result
 
 
+#: A referral's rendering context, for what renders one in process (letters here, `bench.floor`).
+REFERRAL_CONTEXT: dict[str, Any] = {
+    "first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
+    "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
+    "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
+}
+
+
 def letter_rendering(n: int) -> dict[str, Any]:
     """Issue 6's budget: one referral info letter rendered to PDF "well under 100 ms".
 
@@ -383,11 +391,7 @@ def letter_rendering(n: int) -> dict[str, Any]:
 
     settings = Settings(office_street="Ratapihankatu 36", office_postal_code="20100", office_city="Turku")
     renderer = Renderer(TEMPLATE_DIR, LOCALE_DIR, settings.timezone)
-    context = {
-        "first_name": "Šárka", "last_name": "Žižková", "referred_at": "2026-11-30T09:00:00+02:00",
-        "office": {"name": "Turun seudun työllisyysalue", "phone": "02 262 3000", "email": ""},
-        "provider": {"name": "Työelämän Infopiste Oy", "phone": "02 123 4567", "email": "info@example.fi"},
-    }
+    context = REFERRAL_CONTEXT
     address = {"street": "Kauppakatu 5 B 12", "postal_code": "24100", "city": "Salo"}
     times_ms: list[float] = []
     warm_up = compose_letter(renderer, settings, message_id="00000000-0000-0000-0000-000000000000", template="referral",

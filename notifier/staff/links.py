@@ -89,27 +89,29 @@ class Links:
         self._secrets = [s.encode() for s in secrets]  # newest first: the first one signs
         # purpose -> its key under each secret (newest first), derived once.
         self._mac_keys: dict[str, list[bytes]] = {}
-        # Links signed before, by itsdangerous: it signs with the last key and accepts all of them.
-        self._keys = [s.encode() for s in reversed(secrets)]
         self._serializers: dict[str, URLSafeTimedSerializer] = {}
 
     @property
     def available(self) -> bool:
-        return bool(self._keys)
+        return bool(self._secrets)
+
+    def _require(self) -> None:
+        if not self._secrets:
+            raise LinksUnavailable("NOTIFIER_SIGNING_SECRET is not set")
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
+        """Links signed before, by itsdangerous: it signs with the last key and accepts all of them."""
         serializer = self._serializers.get(purpose)
         if serializer is None:
-            if not self._keys:
-                raise LinksUnavailable("NOTIFIER_SIGNING_SECRET is not set")
-            serializer = self._serializers[purpose] = URLSafeTimedSerializer(self._keys, salt=f"notifier.{purpose}")
+            self._require()
+            serializer = self._serializers[purpose] = URLSafeTimedSerializer(
+                self._secrets[::-1], salt=f"notifier.{purpose}")
         return serializer
 
     def _keys_for(self, purpose: str) -> list[bytes]:
         keys = self._mac_keys.get(purpose)
         if keys is None:
-            if not self._secrets:
-                raise LinksUnavailable("NOTIFIER_SIGNING_SECRET is not set")
+            self._require()
             label = f"notifier.{purpose}".encode()
             keys = self._mac_keys[purpose] = [hmac.digest(secret, label, "sha256") for secret in self._secrets]
         return keys
