@@ -22,7 +22,6 @@ from email.policy import Compat32
 from typing import Mapping, Protocol
 
 import aiosmtplib
-from aiosmtplib.email import extract_recipients, extract_sender
 
 from channels.base import PermanentFailure, TemporaryFailure
 from channels.outbox import OutboxChannel, write_atomic
@@ -298,12 +297,9 @@ class SmtpEmail:
         self._smtp = smtp
         return smtp
 
-    async def send(self, message_id: str, payload: Message) -> str | None:
+    async def send(self, message_id: str, payload: OutgoingEmail) -> str | None:
         data = wire_bytes(payload)
-        if isinstance(payload, OutgoingEmail):
-            sender, recipients = payload.envelope_from, list(payload.envelope_to)
-        else:
-            sender, recipients = extract_sender(payload) or "", extract_recipients(payload)
+        sender, recipients = payload.envelope_from, list(payload.envelope_to)  # set by `build_email`
         async with self._lock:
             try:
                 smtp = await self._connection()

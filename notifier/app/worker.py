@@ -31,7 +31,7 @@ from notifier.coaching.weekly import weekly_cron_jobs, weekly_for
 from notifier.messages.letters import poll_suomifi_events
 from notifier.messages.model import EMAIL, SMS
 from notifier.messages.queue import job_deserializer, job_serializer
-from notifier.app.connection import arq_pool, arq_redis_settings, redis_client
+from notifier.app.connection import arq_pool, arq_redis_settings
 from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.housekeeping import erase_expired, prune_outbox, sweep
 from notifier.app.runtime import Runtime, build_channels
@@ -145,14 +145,12 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
     async def startup(ctx: dict[str, Any]) -> None:
         # The service's own client (hiredis packing, keepalive, health checks: `redis_client`);
         # arq's pool (`ctx["redis"]`) serves arq's cron machinery only.
-        runtime = Runtime.create(settings, redis=redis_client(settings))
-        ctx["runtime_redis"] = runtime.redis
+        runtime = ctx["runtime"] = Runtime.create(settings)
         # A worker whose key cannot open the stored data would fail every send: refuse to start.
         await key_canary.ensure(runtime.redis, runtime.store.sealer)
         channels = build_channels(settings)
         for channel in channels.values():
             await channel.start()
-        ctx["runtime"] = runtime
         ctx["channels"] = channels
         limiter = RateLimiter(runtime.redis, {EMAIL: settings.email_rate, SMS: settings.sms_rate}, max_wait=MAX_RATE_WAIT)
         ctx["deliverer"] = Deliverer(
@@ -192,8 +190,8 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
             await ctx["callbacks"].stop()
         for channel in ctx.get("channels", {}).values():
             await channel.close()
-        if "runtime_redis" in ctx:
-            await ctx.pop("runtime_redis").aclose()
+        if "runtime" in ctx:
+            await ctx.pop("runtime").redis.aclose()
 
     redis_settings = arq_redis_settings(settings)
     return Worker(

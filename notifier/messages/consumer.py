@@ -254,8 +254,6 @@ class WorkConsumer:
                 if any(ok is None for ok in outcome):
                     self._recover = True  # Redis failed under some: read them again when it answers
             self._settled += done  # acknowledged with the next read
-        except (RedisError, OSError):
-            self._recover = True  # unacknowledged entries come back: see the module docstring
         finally:
             self._inflight.difference_update(ids)
             self._slot.set()

@@ -75,11 +75,10 @@ class Deliverer:
         if deferred:
             await self._defer(deferred)
         paced = sorted(waits)
-        sent = await self.deliver_many([message_ids[i] for i in paced],
-                                       waits=[reserved_at + waits[i] for i in paced])
+        sent = await self._claim_and_send([message_ids[i] for i in paced], [reserved_at + waits[i] for i in paced])
         for i, outcome in zip(paced, sent):
             outcomes[i] = outcome
-        return [o if o is not None else "skipped:" for o in outcomes]
+        return outcomes  # type: ignore[return-value]  # every one is set: skipped, deferred or sent
 
     def _deadline(self) -> float:
         """When a send claimed now must have finished (`time.monotonic()`): before its lease runs
@@ -89,22 +88,27 @@ class Deliverer:
         when sends were arq jobs.)"""
         return time.monotonic() + self.settings.lease_seconds - LEASE_MARGIN_SECONDS
 
-    async def deliver_many(self, message_ids: list[str], *, waits: list[float] | None = None,
-                           ) -> list[str | BaseException]:
+    async def deliver_many(self, message_ids: list[str]) -> list[str | BaseException]:
         """Try to send each message once: the claims (and reads) of all of them in one round
         trip, then every send as its own task (an e-mail waits for the worker's one SMTP
         connection), each status written as soon as its send is done (which keeps the duplicate
         bound of README "Guarantees": a dead worker re-sends at most the sends it had in flight).
-        With channel rates, the slots are reserved first (`_deliver_paced`), and `waits` says
-        when (`time.monotonic()`) each send's slot comes.
+        With channel rates, the slots are reserved first (`_deliver_paced`).
 
         Per message: the status it ended in (or why it was skipped), or the exception that
         stopped it (a RedisError: the caller tries it again).
         """
         if not message_ids:
             return []
-        if waits is None and self.limiter is not None and self.limiter.rates:
+        if self.limiter is not None and self.limiter.rates:
             return await self._deliver_paced(message_ids)
+        return await self._claim_and_send(message_ids, [0.0] * len(message_ids))
+
+    async def _claim_and_send(self, message_ids: list[str], slots: list[float]) -> list[str | BaseException]:
+        """Claim the messages in one round trip, then send each (no sooner than its slot, a
+        `time.monotonic()`) as its own task, writing its status as soon as it is done."""
+        if not message_ids:
+            return []
         now = utcnow()
         tokens = [secrets.token_hex(8) for _ in message_ids]
         deadline = self._deadline()
@@ -119,7 +123,6 @@ class Deliverer:
                 await asyncio.sleep(slot - time.monotonic())
             return await self._send(message, token, claim, deadline)
 
-        slots = waits or [0.0] * len(message_ids)
         return list(await asyncio.gather(
             *(one(i, t, c, m, w) for i, t, (c, m), w in zip(message_ids, tokens, claims, slots)),
             return_exceptions=True))

@@ -19,7 +19,6 @@ Layout (prefix `notifier:metrics:`):
 
 from __future__ import annotations
 
-from notifier.keyspace import PREFIX
 from notifier.messages.keys import CALLBACK_METRICS, METRIC_MESSAGES, METRIC_SEND, METRIC_WEBHOOKS
 
 MESSAGES = METRIC_MESSAGES
@@ -30,9 +29,6 @@ CALLBACKS = CALLBACK_METRICS
 #: Upper bounds (seconds) of the send-duration histogram: an SMTP hand-over takes milliseconds, a
 #: Suomi.fi letter with its PDF upload a few seconds, a stuck provider up to the send timeout.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-# Keys read at scrape time that other modules own.
-DIGEST_RUNS = f"{PREFIX}digest:runs"  # `notifier.staff.keys.RUNS`; messages do not import staff
 
 
 def bucket_label(seconds: float) -> str:

@@ -16,7 +16,11 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 
 from notifier.messages.keys import ACTIVE, CALLBACKS_DISABLED, CALLBACKS_DUE, TAKEOVERS, WORK_DUE, WORK_STREAM
-from notifier.messages.metrics import BUCKETS, CALLBACKS, DIGEST_RUNS, MESSAGES, SEND, WEBHOOKS, le_label
+from notifier.keyspace import PREFIX
+from notifier.messages.metrics import BUCKETS, CALLBACKS, MESSAGES, SEND, WEBHOOKS, le_label
+
+# Keys read at scrape time that other modules own.
+DIGEST_RUNS = f"{PREFIX}digest:runs"  # `notifier.staff.keys.RUNS`; messages do not import staff
 
 
 @dataclass

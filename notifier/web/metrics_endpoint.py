@@ -35,11 +35,11 @@ def _answer_field(request: web.Request, status: int) -> str:
     return f"{route.canonical if route is not None else 'other'}|{status}"
 
 
-def count_accepted(request: web.Request, pipe: Pipeline, status: int = 202) -> None:
+def count_accepted(request: web.Request, pipe: Pipeline) -> None:
     """Queue the count of a webhook's answer into the transaction that stores what it accepted
     (no round trip of its own). Once that transaction has run, the handler marks the request
     (`ANSWER_COUNTED`) so that the hook below does not count it again."""
-    pipe.hincrby(metrics.WEBHOOKS, _answer_field(request, status), 1)
+    pipe.hincrby(metrics.WEBHOOKS, _answer_field(request, 202), 1)  # accepted: 202
 
 
 async def count_webhook_answer(request: web.Request, response: web.StreamResponse) -> None:
