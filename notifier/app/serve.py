@@ -10,6 +10,7 @@ import signal
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from notifier.app import heap
 from notifier.app.config import Settings
 from notifier.web.application import create_app
 from notifier.app.worker import make_worker, stop_gracefully
@@ -48,6 +49,7 @@ async def serve(
                                    access_log_class=RouteAccessLogger, shutdown_timeout=10)
             await runner.setup()
             await web.TCPSite(runner, host, port).start()
+            heap.settle()  # the application is loaded: freeze it, collect less often (heap.py)
             log.info("web listening on http://%s:%d", host, port)
         if with_worker:
             worker_task = asyncio.create_task(supervise_worker(settings, stop))

@@ -11,7 +11,6 @@ cron jobs are serialised as JSON).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from typing import Any
 
@@ -36,7 +35,7 @@ from notifier.messages.rate_limit import RateLimiter
 from notifier.messages.housekeeping import erase_expired, prune_outbox, sweep
 from notifier.app.runtime import Runtime, build_channels
 from notifier.console.auth import send_sign_in_link
-from notifier.app import key_canary
+from notifier.app import heap, key_canary
 
 log = logging.getLogger("notifier.worker")
 
@@ -170,9 +169,9 @@ def make_worker(settings: Settings, *, handle_signals: bool = True, burst: bool 
         # are made (`channels/letter/__init__.py`); a worker makes them, so it loads it now,
         # before the freeze below, rather than with its first letter.
         import channels.letter.pdf  # noqa: F401
-        # Everything loaded so far (modules, templates, fonts) lives as long as the process: move
-        # it out of the collector's sight, so that full collections stay short (bench/README.md).
-        gc.freeze()
+        # Everything loaded so far (modules, templates, fonts) lives as long as the process: out
+        # of the collector's sight, and collections less often (`notifier/app/heap.py`).
+        heap.settle()
         log.info("worker started (email=%s)", settings.email_backend)
         if burst:
             await consumer.run()  # everything due now, then arq's burst run of its cron queue
