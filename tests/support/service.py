@@ -50,6 +50,19 @@ class SmtpSink:
     refuse_times: int = 0
     sessions: set[int] = field(default_factory=set)
     arrived_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted message
+    refuse_recipients: dict[str, str] = field(default_factory=dict)  # address -> reply to its RCPT
+
+    async def handle_MAIL(self, server: SMTPServer, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)  # with SIZE=, which aiosmtpd keeps only here
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTPServer, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
+        if address in self.refuse_recipients:
+            return self.refuse_recipients[address]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Any, envelope: Any) -> str:
         self.sessions.add(id(session))
