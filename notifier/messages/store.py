@@ -232,18 +232,30 @@ class MessageStore:
     async def heads(self, ids: list[str]) -> list[Head | None]:
         """Each message's channel, status and provider reference (None: no such message), in one
         round trip, without opening its sealed part: what pacing a batch by channel, or matching a
-        delivery report, needs."""
+        delivery report, needs. The channel is in `labels` ("<template>|<channel>"); records
+        written before it have it only in `meta`, read for those alone in one round trip more."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:
-                pipe.hmget(msg_key(i), "labels", "status", "meta", "provider_ref")
+                pipe.hmget(msg_key(i), "labels", "status", "provider_ref")
             rows = await pipe.execute()
+        old = [i for i, (labels, status, _ref) in zip(ids, rows) if status and not labels]
+        metas: dict[str, bytes | None] = {}
+        if old:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in old:
+                    pipe.hget(msg_key(i), "meta")
+                metas = dict(zip(old, await pipe.execute()))
         out: list[Head | None] = []
-        for labels, status, meta, provider_ref in rows:
-            if not status or not meta:
+        for i, (labels, status, provider_ref) in zip(ids, rows):
+            meta = metas.get(i)
+            if status and labels:
+                channel = labels.decode().partition("|")[2]
+            elif status and meta:
+                channel = _unjson(meta)["channel"]
+            else:
                 out.append(None)
-            else:  # `labels` is "<template>|<channel>"; records older than it have only `meta`
-                channel = labels.decode().partition("|")[2] if labels else _unjson(meta)["channel"]
-                out.append(Head(channel, status.decode(), (provider_ref or b"").decode()))
+                continue
+            out.append(Head(channel, status.decode(), (provider_ref or b"").decode()))
         return out
 
     async def statuses_of(self, ids: list[str]) -> list[str | None]:
