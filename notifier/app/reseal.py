@@ -32,11 +32,10 @@ from redis.asyncio import Redis
 from notifier.app.config import Settings
 from notifier.app.progress import Progress
 from notifier.sealing import PLAIN_PREFIX, SealError, Sealer
-from notifier.keyspace import PREFIX
+from notifier.keyspace import PREFIX, RESEAL_CURSOR as CURSOR_KEY
 
 log = logging.getLogger("notifier.reseal")
 
-CURSOR_KEY = f"{PREFIX}reseal:cursor"
 #: A Fernet token: version byte 0x80 and a 64-bit timestamp, url-safe base64.
 FERNET_PREFIX = b"gAAAAA"
 

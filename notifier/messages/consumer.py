@@ -38,11 +38,15 @@ from collections import defaultdict
 from typing import Any, Awaitable, Callable, Mapping
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from notifier.messages.queue import DUE, FIELD, GROUP, PROMOTE, STREAM, decode
+from notifier.messages.scripts import Call, ShaScript
 
 log = logging.getLogger("notifier.consumer")
+
+#: By SHA: a `Script` in a pipeline costs a `SCRIPT EXISTS` round trip first (`scripts.py`).
+_PROMOTE = ShaScript(PROMOTE)
 
 #: Runs one function's items (each its list of arguments); answers, per item, True when it is
 #: done (acknowledge it), False when it must stay pending (taken over after the lease time) or
@@ -74,7 +78,6 @@ class WorkConsumer:
         self.reclaim_after_ms = int(reclaim_after_seconds * 1000)
         self.burst = burst
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-        self._promote = redis.register_script(PROMOTE)
         self._inflight: set[bytes] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot = asyncio.Event()
@@ -159,29 +162,23 @@ class WorkConsumer:
         settled, self._settled = self._settled, []
         now = time.monotonic()
         promote = self.burst or now >= self._promote_at
+        calls: list[Call] = []
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 if settled:
                     self._queue_acknowledgements(pipe, settled)
                 if promote:
-                    # By SHA: a `Script` in a pipeline costs a `SCRIPT EXISTS` round trip first.
-                    pipe.evalsha(self._promote.sha, 2, DUE, STREAM, int(time.time() * 1000), 10 * self.max_jobs)
+                    calls.append(_PROMOTE.queue(pipe, [DUE, STREAM], [int(time.time() * 1000), 10 * self.max_jobs]))
                 pipe.xreadgroup(GROUP, self.name, {STREAM: ">"}, count=count,
                                 block=None if self.burst else self.block_ms)
-                replies = await pipe.execute(raise_on_error=False)
-            for reply in replies:
-                if isinstance(reply, Exception) and not isinstance(reply, NoScriptError):
-                    raise reply
+                replies = await _PROMOTE.execute(pipe, calls)
         except BaseException:
             self._settled[:0] = settled  # acknowledged with a later read
             raise
         moved = 0
         if promote:
             self._promote_at = now + self.block_ms / 1000
-            moved = replies[-2]
-            if isinstance(moved, NoScriptError):  # a Redis without its script cache (restarted)
-                self._promote.sha = await self.redis.script_load(self._promote.script)
-                moved = 1  # not known: in burst mode, read again rather than stop
+            moved = replies[calls[0].position]
         entries = [(entry_id, fields) for _stream, es in replies[-1] or [] for entry_id, fields in es if fields]
         return int(moved), entries
 

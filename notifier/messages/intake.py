@@ -7,7 +7,6 @@ An idempotency key (the webhook-id) makes a repeat of the same request return th
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 from dataclasses import dataclass, field
@@ -15,10 +14,11 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Protocol, Sequence
 
 from redis.asyncio.client import Pipeline
-from redis.exceptions import NoScriptError, WatchError
+from redis.exceptions import WatchError
 
 from notifier.messages.model import PlannedMessage
 from notifier.messages.queue import add_job, deliver_job_id
+from notifier.messages.scripts import ShaScript
 from notifier.messages.store import MessageStore
 from notifier.clock import new_id, utcnow
 
@@ -57,7 +57,7 @@ for i = first, #KEYS do
 end
 return out
 """
-_PREFETCH_SHA = hashlib.sha1(_PREFETCH.encode()).hexdigest()
+_PREFETCH_SCRIPT = ShaScript(_PREFETCH)
 
 
 class HashReader(Protocol):
@@ -83,15 +83,10 @@ class Reads:
 
 async def _prefetch(pipe: Pipeline, idem_key: str | None, hashes: list[str], reads: Reads) -> bytes | None:
     """GET the idempotency key and HGETALL each watched hash in one script, on the watched
-    connection (a script by SHA, loaded when Redis lacks it: a `Script` object would make the
-    transaction send `SCRIPT EXISTS` first). Returns the idempotency key's value."""
+    connection (by SHA, loaded when Redis lacks it: `scripts.ShaScript`; a `Script` object would
+    make the transaction send `SCRIPT EXISTS` first). Returns the idempotency key's value."""
     keys = [*([idem_key] if idem_key else []), *hashes]
-    args = (_PREFETCH_SHA, len(keys), *keys, "1" if idem_key else "0")
-    try:
-        reply = await pipe.evalsha(*args)
-    except NoScriptError:
-        await pipe.script_load(_PREFETCH)
-        reply = await pipe.evalsha(*args)
+    reply = await _PREFETCH_SCRIPT(pipe, keys, ["1" if idem_key else "0"])
     reads.fetched = {key: dict(zip(flat[::2], flat[1::2])) for key, flat in zip(hashes, reply[1:])}
     return reply[0]
 

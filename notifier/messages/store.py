@@ -26,13 +26,13 @@ import logging
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 from redis.asyncio.client import Pipeline
 
 from notifier.messages import callbacks as cb
 from notifier.messages import metrics
 from notifier.messages import status as st
 from notifier.messages.model import Message, PlannedMessage, Recipient, StatusChange
+from notifier.messages.scripts import ShaScript
 from notifier.clock import utcnow
 from notifier.sealing import Sealer
 from notifier.messages.keys import msg_key, history_key, index_key, ACTIVE, SETTLED, CONTACT_MESSAGES
@@ -94,6 +94,9 @@ _TRANSITION = _TRANSITION.replace("__CALLBACK__", cb.LUA_RECORD_MESSAGE_STATUS)
 #: move, so that reading a message and claiming it for sending take one round trip, not two.
 _CLAIM = _TRANSITION.replace("return {1, cur}\n", "return {1, cur, redis.call('HGETALL', KEYS[1])}\n")
 assert _CLAIM != _TRANSITION
+#: By SHA in the batch's pipeline: a `Script` object costs a `SCRIPT EXISTS` round trip before
+#: every pipeline (`scripts.py`).
+_CLAIM_SCRIPT = ShaScript(_CLAIM)
 
 
 #: A message not settled this long after it was due is "stuck" and swept back onto the queue.
@@ -134,8 +137,10 @@ class MessageStore:
         self.callbacks = callbacks
         #: Status changes queued into a transaction, logged once it has run (`log_executed`).
         self._queued: weakref.WeakKeyDictionary[Pipeline, list[tuple[int | None, str, str, str, str]]] = weakref.WeakKeyDictionary()
+        #: A redis-py `Script`, not a `ShaScript`: `move(pipe=...)` queues it into transactions, where
+        #: an EVALSHA of a script Redis lacks would fail only at EXEC (`scripts.py`); redis-py
+        #: loads it before the MULTI.
         self._transition = redis.register_script(_TRANSITION)
-        self._claim = redis.register_script(_CLAIM)
 
     # -- writing new messages ---------------------------------------------------------------
 
@@ -227,18 +232,30 @@ class MessageStore:
     async def heads(self, ids: list[str]) -> list[Head | None]:
         """Each message's channel, status and provider reference (None: no such message), in one
         round trip, without opening its sealed part: what pacing a batch by channel, or matching a
-        delivery report, needs."""
+        delivery report, needs. The channel is in `labels` ("<template>|<channel>"); records
+        written before it have it only in `meta`, read for those alone in one round trip more."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for i in ids:
-                pipe.hmget(msg_key(i), "labels", "status", "meta", "provider_ref")
+                pipe.hmget(msg_key(i), "labels", "status", "provider_ref")
             rows = await pipe.execute()
+        old = [i for i, (labels, status, _ref) in zip(ids, rows) if status and not labels]
+        metas: dict[str, bytes | None] = {}
+        if old:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for i in old:
+                    pipe.hget(msg_key(i), "meta")
+                metas = dict(zip(old, await pipe.execute()))
         out: list[Head | None] = []
-        for labels, status, meta, provider_ref in rows:
-            if not status or not meta:
+        for i, (labels, status, provider_ref) in zip(ids, rows):
+            meta = metas.get(i)
+            if status and labels:
+                channel = labels.decode().partition("|")[2]
+            elif status and meta:
+                channel = _unjson(meta)["channel"]
+            else:
                 out.append(None)
-            else:  # `labels` is "<template>|<channel>"; records older than it have only `meta`
-                channel = labels.decode().partition("|")[2] if labels else _unjson(meta)["channel"]
-                out.append(Head(channel, status.decode(), (provider_ref or b"").decode()))
+                continue
+            out.append(Head(channel, status.decode(), (provider_ref or b"").decode()))
         return out
 
     async def statuses_of(self, ids: list[str]) -> list[str | None]:
@@ -316,11 +333,9 @@ class MessageStore:
         now = now or utcnow()
         calls = [_transition_call(message_id, st.SENDING, "", now, lease_until, token, "", None, self.callbacks, None)
                  for message_id, token in zip(message_ids, lease_tokens)]
-        try:
-            replies = await self._claims(calls)
-        except NoScriptError:  # a Redis without its script cache (restarted): no claim ran
-            self._claim.sha = await self.redis.script_load(self._claim.script)
-            replies = await self._claims(calls)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            queued = [_CLAIM_SCRIPT.queue(pipe, keys, args) for keys, args in calls]
+            replies = await _CLAIM_SCRIPT.execute(pipe, queued)
         out: list[tuple[Transition, Message | None]] = []
         for message_id, raw in zip(message_ids, replies):
             previous = raw[1].decode() if isinstance(raw[1], bytes) else raw[1]
@@ -332,14 +347,6 @@ class MessageStore:
             flat = raw[2]
             out.append((result, self._decode(dict(zip(flat[::2], flat[1::2])), [])))
         return out
-
-    async def _claims(self, calls: list[tuple[list[str], list[str]]]) -> list[Any]:
-        """The claim script for each call, by SHA: a `Script` object in a pipeline costs a `SCRIPT
-        EXISTS` round trip before every pipeline (redis-py's `Pipeline.load_scripts`)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for keys, args in calls:
-                pipe.evalsha(self._claim.sha, len(keys), *keys, *args)
-            return await pipe.execute()
 
     def log_executed(self, pipe: Pipeline, results: list[Any]) -> None:
         """Log the status changes `stage` and `move(pipe=...)` queued into `pipe`, now that it ran.

@@ -78,6 +78,7 @@ async def test_reseal_seals_plain_records_and_resumes_from_its_cursor(start_serv
         Sealer((key,)).open(await svc.runtime.redis.hget("notifier:staff:T-1", "personal"))
     sealer = Sealer((key,), accept_plain=True)
     first = await reseal(svc.runtime.redis, sealer, batch=2, max_batches=1)
+    assert CURSOR_KEY == "notifier:reseal:cursor"  # as the README names it
     assert not first.complete and await svc.runtime.redis.exists(CURSOR_KEY)
     rest = await reseal(svc.runtime.redis, sealer, batch=2)
     assert rest.complete and not await svc.runtime.redis.exists(CURSOR_KEY)

@@ -8,6 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from notifier.messages import status as st
+from notifier.messages.keys import msg_key
 from notifier.messages.model import PlannedMessage, Recipient
 from notifier.sealing import Sealer, generate_key
 from notifier.messages.store import MessageStore
@@ -80,3 +81,22 @@ async def test_batch_claims_after_redis_lost_its_scripts(store):
     assert [(c.moved, m.id if m else None) for c, m in claims] == [(True, i) for i in ids]
     again = await store.claim_many(ids, now=now, lease_until=now + timedelta(seconds=30), lease_tokens=["x", "y", "z"])
     assert [(c.moved, c.previous, m) for c, m in again] == [(False, st.SENDING, None)] * 3
+
+
+async def _calls(redis: Redis, command: str) -> int:
+    return (await redis.info("commandstats")).get(f"cmdstat_{command}", {}).get("calls", 0)
+
+
+async def test_heads_read_meta_only_for_records_older_than_labels(store):
+    """`labels` names the channel; a record written before it (only `meta`) is still read, and
+    only such a record costs a read of `meta` (one round trip more, for those alone)."""
+    new, old = await _new(store), await _new(store)
+    await store.redis.hdel(msg_key(old), "labels")  # as written before `labels` existed
+    now = utcnow()
+    await store.move(old, st.SENDING, now=now, lease_until=now + timedelta(seconds=30), lease_token="t")
+    await store.move(old, st.SENT, lease_token="t", provider_ref="gw-7")
+    hget = await _calls(store.redis, "hget")
+    assert await store.heads([new, "no-such-id"]) == [("email", st.CREATED, ""), None]
+    assert await _calls(store.redis, "hget") == hget  # no `meta` read for records with `labels`
+    assert await store.heads([old, new, "no-such-id"]) == [("email", st.SENT, "gw-7"), ("email", st.CREATED, ""), None]
+    assert await _calls(store.redis, "hget") == hget + 1  # `meta` of the old record only
