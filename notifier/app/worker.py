@@ -24,7 +24,8 @@ from notifier.messages.callbacks import CallbackDispatcher
 from notifier.messages.consumer import Handler, WorkConsumer
 from notifier.app.config import Settings
 from notifier.messages.delivery import Deliverer
-from notifier.staff.digest import digest_cron_jobs, digest_many, links_for
+from notifier.staff.digest import digest_cron_jobs, digest_many
+from notifier.staff.links import Links
 from notifier.kickoff.unreachable import unreachable_cron_jobs
 from notifier.coaching.weekly import weekly_cron_jobs, weekly_for
 from notifier.messages.letters import poll_suomifi_events
@@ -73,7 +74,7 @@ def work_handlers(ctx: dict[str, Any]) -> dict[str, Handler]:
 
     async def digest(items: list[list[Any]]) -> list[bool | None]:
         rt: Runtime = ctx["runtime"]
-        links = links_for(rt.settings)
+        links = Links.from_settings(rt.settings)
         try:
             results = await digest_many(rt, links, [(str(run), str(staff)) for run, staff in items])
         except (RedisError, OSError):

@@ -55,7 +55,7 @@ REFRESH_SECONDS = 3
 
 
 def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory(ctx.rt.redis, ctx.rt.store.sealer, ctx.rt.settings.signing_secrets)
+    return StaffDirectory.of(ctx.rt)
 
 
 def empty_values() -> dict[str, Any]:

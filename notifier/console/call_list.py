@@ -34,8 +34,7 @@ DONE = ("reached", "rescheduled")
 
 
 async def _session(ctx: Ctx) -> KickoffState | None:
-    s = ctx.rt.settings
-    claim = CallListLinks(s.signing_secrets, s.public_url).read(ctx.request.match_info["token"])
+    claim = CallListLinks.from_settings(ctx.rt.settings).read(ctx.request.match_info["token"])
     if claim is None:
         return None
     state = await load_session(ctx.rt.redis, ctx.rt.store.sealer, claim.session_id[:128])

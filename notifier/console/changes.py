@@ -37,7 +37,7 @@ PREVIEW_NAMES = {"fi": "Matti Meikäläinen", "sv": "Sven Svensson"}
 
 
 def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory(ctx.rt.redis, ctx.rt.store.sealer, ctx.rt.settings.signing_secrets)
+    return StaffDirectory.of(ctx.rt)
 
 
 def previews(ctx: Ctx, change: PracticeChange) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ log = logging.getLogger("notifier.console")
 
 
 def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory(ctx.rt.redis, ctx.rt.store.sealer, ctx.rt.settings.signing_secrets)
+    return StaffDirectory.of(ctx.rt)
 
 
 def member_values(m: StaffMember) -> dict[str, Any]:

@@ -239,7 +239,7 @@ async def gather(ctx: Ctx, start: datetime, end: datetime, site: str) -> Raw:
         raw.messages.append((labels.decode().split("|")[1], status.decode()))
     changes = await PracticeChanges(redis).posted_between(start, end)
     if changes:
-        staff = await StaffDirectory(redis, ctx.rt.store.sealer, ctx.rt.settings.signing_secrets).all()
+        staff = await StaffDirectory.of(ctx.rt).all()
         if site:
             staff = [m for m in staff if m.site == site]
         async with redis.pipeline(transaction=False) as pipe:
@@ -260,7 +260,7 @@ async def _gather_coaching(ctx: Ctx, raw: Raw, start: datetime, end: datetime, s
     rt = ctx.rt
     active, ended = await site_facts(rt.redis, start, end)
     without_site = sorted({f.coach_id for f in [*active, *ended] if f.coach_id and not f.coach_site})
-    directory = await StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets).sites(without_site)
+    directory = await StaffDirectory.of(rt).sites(without_site)
     rows = per_site(active, ended, directory, rt.settings.coaching, rt.settings.timezone, rt.clock())
     raw.coaching, raw.coaching_total = select(rows, site)
     raw.coaching_sites = [r.site for r in rows if r.site]

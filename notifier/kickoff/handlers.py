@@ -94,7 +94,7 @@ async def kickoff_attendance(event: KickoffAttendance, rt: Runtime, reads: HashR
 
 def with_call_list(rt: Runtime, message: PlannedMessage) -> PlannedMessage:
     """The staff member's call-prompt e-mail links to the session's call list (when links can be signed)."""
-    links = CallListLinks(rt.settings.signing_secrets, rt.settings.public_url)
+    links = CallListLinks.from_settings(rt.settings)
     if message.template != CALL_PROMPTS or not links.available:
         return message
     url = links.url(message.refs["session"], message.refs["staff"])

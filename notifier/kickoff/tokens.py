@@ -11,8 +11,12 @@ page's forms POST (mail scanners open links before people do).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from itsdangerous import BadData, URLSafeTimedSerializer
+
+if TYPE_CHECKING:
+    from notifier.app.config import Settings
 
 #: Long enough for every attempt (3 calls a working day apart, over holidays) and some slack.
 CALL_LIST_MAX_AGE = 30 * 86400
@@ -29,6 +33,12 @@ class CallListLinks:
     def __init__(self, secrets: tuple[str, ...], public_url: str) -> None:
         self.public_url = public_url.rstrip("/")
         self._keys = [s.encode() for s in reversed(secrets)]  # signs with the newest, accepts all
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CallListLinks:
+        """The service's call-list links: the links in invitations and the console page that
+        opens them must use the same secrets and public URL."""
+        return cls(settings.signing_secrets, settings.public_url)
 
     @property
     def available(self) -> bool:

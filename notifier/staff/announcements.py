@@ -39,7 +39,7 @@ UNSETTLED = frozenset({st.CREATED, st.SENDING, st.TEMPORARY_FAILURE})
 
 
 def directory(rt: Runtime) -> StaffDirectory:
-    return StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets)
+    return StaffDirectory.of(rt)
 
 
 def choose_recipients(staff: list[StaffMember], announcement: Announcement) -> list[StaffMember]:

@@ -60,10 +60,6 @@ FANOUT_BATCH = 500
 COUNTERS = ("staff", "recipients", "queued", "done", "created", "already", "nothing", "opted_out", "failed")
 
 
-def links_for(settings: Settings) -> Links:
-    return Links(settings.signing_secrets, settings.public_url, settings.ack_link_days)
-
-
 class WeekInFuture(ValueError):
     """A digest cannot be run ahead of its week: it would block the real one."""
 
@@ -84,7 +80,7 @@ async def start_run(rt: Runtime, week: str | None, trigger: str) -> str:
     week = week or this_week
     if week > this_week:
         raise WeekInFuture(week)
-    directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+    directory = StaffDirectory.of(rt)
     ids = await directory.ids()
     flags = await directory.digest_flags(ids)
     recipients = [i for i in ids if flags.get(i)]
@@ -144,7 +140,7 @@ async def digest_many(rt: Runtime, links: Links, items: list[tuple[str, str]]) -
     redis = rt.redis
     runs = list(dict.fromkeys(run_id for run_id, _s in items))
     people = list(dict.fromkeys(staff_id for _r, staff_id in items))
-    directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+    directory = StaffDirectory.of(rt)
     async with redis.pipeline(transaction=False) as pipe:
         for run_id in runs:
             pipe.hmget(run_key(run_id), "week", "cutoff_ms")
@@ -323,7 +319,7 @@ async def digest_for(rt: Runtime, links: Links, run_id: str, staff_id: str, read
     week, cutoff = _header(raw)
     rkey = run_key(run_id)
     try:
-        directory = StaffDirectory(redis, rt.store.sealer, rt.settings.signing_secrets)
+        directory = StaffDirectory.of(rt)
         changes_store = PracticeChanges(redis)
         member = reads.members[staff_id] if reads is not None and staff_id in reads.members else await directory.get(staff_id)
         if member is None or not member.digest:  # deleted or opted out since the fan-out

@@ -21,7 +21,7 @@ import hmac
 import json
 import secrets
 from dataclasses import replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
@@ -40,6 +40,9 @@ from notifier.staff.keys import (
     digests_key,
     pending_key,
 )
+
+if TYPE_CHECKING:
+    from notifier.app.runtime import Runtime
 
 _INDEX_KEY_FIELD = "__key__"
 #: Used for the e-mail index when no signing secret is set (the index is rebuilt once one is).
@@ -68,6 +71,12 @@ class StaffDirectory:
         self.sealer = sealer
         self._index_key = signing_secrets[0].encode() if signing_secrets else _FALLBACK_INDEX_KEY
         self._fingerprint = hmac.new(self._index_key, b"fingerprint", hashlib.sha256).hexdigest()[:16]
+
+    @classmethod
+    def of(cls, rt: Runtime) -> StaffDirectory:
+        """The runtime's directory: its Redis, its data keys, and the e-mail index keyed with the
+        signing secret, so every caller keys the index alike (another key rebuilds the index)."""
+        return cls(rt.redis, rt.store.sealer, rt.settings.signing_secrets)
 
     def email_hash(self, email: str) -> str:
         return hmac.new(self._index_key, email.strip().lower().encode(), hashlib.sha256).hexdigest()

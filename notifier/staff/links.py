@@ -30,11 +30,14 @@ import hmac
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from notifier.staff.model import StaffMember
+
+if TYPE_CHECKING:
+    from notifier.app.config import Settings
 
 PREFERENCES = "preferences"
 UNSUBSCRIBE = "unsubscribe"
@@ -90,6 +93,12 @@ class Links:
         # purpose -> its key under each secret (newest first), derived once.
         self._mac_keys: dict[str, list[bytes]] = {}
         self._serializers: dict[str, URLSafeTimedSerializer] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Links:
+        """The links the service signs and reads, so that every page, job and digest agrees on the
+        secrets, the public URL and the acknowledgement lifetime (`NOTIFIER_ACK_LINK_DAYS`)."""
+        return cls(settings.signing_secrets, settings.public_url, settings.ack_link_days)
 
     @property
     def available(self) -> bool:

@@ -97,8 +97,7 @@ def invalid_link(rt: Runtime, language: str) -> web.Response:
 
 def parts(request: web.Request) -> tuple[Runtime, Links, StaffDirectory]:
     rt = request.app[RUNTIME]
-    s = rt.settings
-    return rt, Links(s.signing_secrets, s.public_url, s.ack_link_days), StaffDirectory(rt.redis, rt.store.sealer, s.signing_secrets)
+    return rt, Links.from_settings(rt.settings), StaffDirectory.of(rt)
 
 
 async def staff_from_token(request: web.Request, purpose: str) -> tuple[Runtime, StaffDirectory, StaffMember, StaffClaim] | web.Response:
@@ -202,7 +201,7 @@ async def confirm(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     rt, directory, pending_id, pending, member = found
-    links = Links(rt.settings.signing_secrets, rt.settings.public_url, rt.settings.ack_link_days)
+    links = Links.from_settings(rt.settings)
     language = pending["language"]
     if member is None:
         form = await read_form(request)
@@ -287,7 +286,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if updated is None:
         return invalid_link(rt, member.language)
     log.info("staff %s unsubscribed from the digest", member.id)
-    links = Links(rt.settings.signing_secrets, rt.settings.public_url, rt.settings.ack_link_days)
+    links = Links.from_settings(rt.settings)
     return page(rt, "unsubscribed", member.language, preferences_url=links.preferences(updated))
 
 

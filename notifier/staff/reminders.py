@@ -31,8 +31,8 @@ from notifier.staff.keys import reminders_key
 async def remind(rt: Runtime, change: PracticeChange, request_id: str) -> dict[str, Any]:
     """E-mail everyone `change` concerns who has not acknowledged it; `{"recipients", "messages"}`."""
     settings = rt.settings
-    links = Links(settings.signing_secrets, settings.public_url, settings.ack_link_days)
-    directory = StaffDirectory(rt.redis, rt.store.sealer, settings.signing_secrets)
+    links = Links.from_settings(settings)
+    directory = StaffDirectory.of(rt)
     changes = PracticeChanges(rt.redis)
 
     async def decide() -> Outcome:

@@ -44,7 +44,7 @@ def _rt(request: web.Request) -> Runtime:
 
 
 def directory(rt: Runtime) -> StaffDirectory:
-    return StaffDirectory(rt.redis, rt.store.sealer, rt.settings.signing_secrets)
+    return StaffDirectory.of(rt)
 
 
 def staff_view(m: StaffMember) -> dict[str, Any]:

@@ -9,8 +9,9 @@ import json
 
 from tests.support.service import wait_for
 from notifier.app import cli
-from notifier.staff.digest import digest_for, digest_many, links_for, run_report, start_run, weekly_digest_job
+from notifier.staff.digest import digest_for, digest_many, run_report, start_run, weekly_digest_job
 from notifier.staff.planning import week_label
+from notifier.staff.links import Links
 from notifier.messages.queue import queue_length
 from tests.support.staff import (
     GENERAL,
@@ -158,7 +159,7 @@ async def test_rerun_after_a_crash_halfway_sends_the_rest_once(start_service, sm
     first = await start_run(svc.runtime, None, "api")  # queued; no worker is running yet
     # A worker takes the first half, stores their digests, and dies before sending any of them
     # or acknowledging its work items (so they are handed out again).
-    links = links_for(svc.settings)
+    links = Links.from_settings(svc.settings)
     for staff_id in ["T-0", "T-1", "T-2"]:
         assert await digest_for(svc.runtime, links, first, staff_id) == "created"
     assert await digest_for(svc.runtime, links, first, "T-0") == "already"  # a re-run of its own job
@@ -184,7 +185,7 @@ async def test_batches_decided_at_once_still_give_each_person_one_digest(start_s
     await directory(svc, {**people, "P-1": {**TURKU_SV, "digest": False}})
     await post_change(svc, GENERAL)
     runs = [await start_run(svc.runtime, None, "api"), await start_run(svc.runtime, None, "cli")]
-    links = links_for(svc.settings)
+    links = Links.from_settings(svc.settings)
     first, second = await asyncio.gather(*(digest_many(svc.runtime, links, [(r, s) for s in people]) for r in runs))
     for staff_id, a, b in zip(people, first, second):
         assert sorted([a, b]) == ["already", "created"], (staff_id, first, second)
