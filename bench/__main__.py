@@ -30,7 +30,7 @@ import aiohttp
 from notifier.app.config import Settings
 
 from bench import scenarios
-from bench.rig import REPO, Rig, machine_busy_seconds
+from bench.rig import Rig, machine_busy_seconds, save_result
 
 FULL = {"referrals": 5000, "absentees": 500, "staff": 10_000, "letters": 200}
 #: Issue 18's targets (earlier ones, from issues 6 and 8, were looser: no-show 2 s, 10,000 digests
@@ -244,9 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         report["workers"] = counts
         report["runs"] = runs
     suffix = ("-quick" if args.quick else "") + (f"-workers-{'-'.join(map(str, counts))}" if len(counts) > 1 else "")
-    out = args.out or REPO / "bench" / "results" / f"{started_at.date().isoformat()}{suffix}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    out = save_result(report, f"{started_at.date().isoformat()}{suffix}", args.out)
     for run in runs:
         print(f"\n## {run['workers']} worker(s)\n")
         print(table(run["scenarios"], run["peak_rss_mb"], run["targets"]))

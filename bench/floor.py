@@ -39,7 +39,7 @@ import psutil
 from notifier.app.embedded_redis import EmbeddedRedis, free_port
 
 from bench.procs import Proc, http_ok, port_open, wait_until
-from bench.rig import REPO, cpu_time, outside_env
+from bench.rig import cpu_time, outside_env, save_result
 
 N_WEBHOOKS = 5000
 N_EMAILS = 5000
@@ -235,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  of which: aiohttp without Redis {parts['web_http_only']} ms per webhook; "
           f"aiosmtplib without Redis {parts['sender_smtp_only']} ms per e-mail")
     print(f"  (the load generator: {result['load_generator_ms_per_webhook']} ms per webhook)")
-    out = args.out or REPO / "bench" / "results" / f"{datetime.now().date().isoformat()}-floor{'-quick' if args.quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_result(result, f"{datetime.now().date().isoformat()}-floor{'-quick' if args.quick else ''}", args.out)
     print(f"floor: results in {out}")
     return 0
 

@@ -7,6 +7,7 @@ folder. The stand-ins count arrivals in memory and answer over HTTP (`/_bench/..
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import aiohttp
@@ -21,7 +23,7 @@ import psutil
 
 from notifier.app.embedded_redis import EmbeddedRedis, free_port
 
-from bench.procs import REPO, Proc, http_ok, port_open, wait_until  # noqa: F401 (REPO: re-exported)
+from bench.procs import REPO, Proc, http_ok, port_open, wait_until
 from notifier.sealing import generate_key
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -85,6 +87,14 @@ def cpu_time(p: psutil.Process) -> float:
 def outside_env() -> dict[str, str]:
     """This environment without any NOTIFIER_ setting: what the rig's processes start from."""
     return {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
+
+
+def save_result(report: dict[str, Any], name: str, out: Path | None = None) -> Path:
+    """Write a run's result as JSON to `out`, or to `bench/results/<name>.json`; returns the path."""
+    out = out or REPO / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return out
 
 
 def machine_busy_seconds() -> float:
