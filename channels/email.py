@@ -249,9 +249,14 @@ async def transaction(smtp: aiosmtplib.SMTP, sender: str, recipients: list[str],
 
 
 class SmtpEmail:
-    """One SMTP connection per worker, kept open and reused, reopened when it drops.
+    """`connections` SMTP connections per worker (default 1), each kept open, reused, and reopened
+    when it drops.
 
-    Sends on one connection are serialised by a lock (SMTP is one transaction at a time).
+    A connection carries one transaction at a time (SMTP has no concurrency on a connection); a
+    send takes a free connection and gives it back. Connections open lazily, only as many as sends
+    are waiting: the most recently used is taken first (a LIFO), so a quiet worker keeps using one.
+    More connections let a worker's sends overlap; they also raise the number of e-mails that may
+    be sent twice if the worker dies mid-send (README "Guarantees": one per connection).
     4xx answers and connection trouble are temporary; 5xx answers are permanent.
     """
 
@@ -267,22 +272,90 @@ class SmtpEmail:
         password: str | None = None,
         timeout: float = 30.0,
         tls_context: ssl.SSLContext | None = None,
+        connections: int = 1,
     ) -> None:
+        if connections < 1:
+            raise ValueError("connections must be at least 1")
         self.host, self.port, self.tls = host, port, tls
         self.username, self.password, self.timeout = username, password, timeout
         self.tls_context = tls_context
-        self._smtp: aiosmtplib.SMTP | None = None
-        self._lock = asyncio.Lock()
+        self.connections = connections
+        self._free: asyncio.LifoQueue[_Lane] = asyncio.LifoQueue()
+        for _ in range(connections):
+            self._free.put_nowait(_Lane())
 
     async def start(self) -> None:
         return None  # connect lazily: a worker must start even while the SMTP server is down
 
     async def close(self) -> None:
-        async with self._lock:
-            await self._drop(quit=True)
+        """Wait for the sends in progress, then QUIT every open connection."""
+        lanes = [await self._free.get() for _ in range(self.connections)]
+        for lane in lanes:
+            await lane.drop(quit=True)
+        for lane in lanes:
+            self._free.put_nowait(lane)
 
-    async def _drop(self, quit: bool = False) -> None:
-        smtp, self._smtp = self._smtp, None
+    async def send(self, message_id: str, payload: OutgoingEmail) -> str | None:
+        data = wire_bytes(payload)
+        sender, recipients = payload.envelope_from, list(payload.envelope_to)  # set by `build_email`
+        lane = await self._free.get()
+        try:
+            try:
+                smtp = await lane.connection(self)
+                # One timer for the whole transaction instead of one `wait_for` per SMTP command
+                # (four per e-mail): the same bound, a measurable part of a worker's CPU per e-mail.
+                async with asyncio.timeout(self.timeout):
+                    await transaction(smtp, sender, recipients, data)
+            except aiosmtplib.SMTPResponseException as exc:  # MAIL, RCPT or DATA refused
+                if 500 <= exc.code < 600:
+                    await lane.reset()
+                    raise PermanentFailure(f"smtp-{exc.code}") from None
+                await lane.drop()
+                raise TemporaryFailure(f"smtp-{exc.code}") from None
+            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+                await lane.drop()
+                raise TemporaryFailure(f"smtp-{type(exc).__name__}") from None
+        finally:
+            self._free.put_nowait(lane)
+        return None
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.tls == "tls",
+            start_tls=True if self.tls == "starttls" else False,
+            username=self.username,
+            password=self.password,
+            timeout=self.timeout,
+            tls_context=self.tls_context,
+        )
+
+
+class _Lane:
+    """One kept SMTP connection of an `SmtpEmail`, used by one send at a time."""
+
+    __slots__ = ("smtp",)
+
+    def __init__(self) -> None:
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def connection(self, owner: SmtpEmail) -> aiosmtplib.SMTP:
+        if self.smtp is not None and self.smtp.is_connected:
+            return self.smtp
+        await self.drop()
+        smtp = owner._client()
+        await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:  # now, so that `supports_extension` knows before MAIL
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
+        self.smtp = smtp
+        return smtp
+
+    async def drop(self, quit: bool = False) -> None:
+        smtp, self.smtp = self.smtp, None
         if smtp is None:
             return
         try:
@@ -293,55 +366,11 @@ class SmtpEmail:
         except Exception:
             smtp.close()
 
-    async def _connection(self) -> aiosmtplib.SMTP:
-        if self._smtp is not None and self._smtp.is_connected:
-            return self._smtp
-        await self._drop()
-        smtp = aiosmtplib.SMTP(
-            hostname=self.host,
-            port=self.port,
-            use_tls=self.tls == "tls",
-            start_tls=True if self.tls == "starttls" else False,
-            username=self.username,
-            password=self.password,
-            timeout=self.timeout,
-            tls_context=self.tls_context,
-        )
-        await smtp.connect()
-        if smtp.is_ehlo_or_helo_needed:  # now, so that `supports_extension` knows before MAIL
-            try:
-                await smtp.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await smtp.helo()
-        self._smtp = smtp
-        return smtp
-
-    async def send(self, message_id: str, payload: OutgoingEmail) -> str | None:
-        data = wire_bytes(payload)
-        sender, recipients = payload.envelope_from, list(payload.envelope_to)  # set by `build_email`
-        async with self._lock:
-            try:
-                smtp = await self._connection()
-                # One timer for the whole transaction instead of one `wait_for` per SMTP command
-                # (four per e-mail): the same bound, a measurable part of a worker's CPU per e-mail.
-                async with asyncio.timeout(self.timeout):
-                    await transaction(smtp, sender, recipients, data)
-            except aiosmtplib.SMTPResponseException as exc:  # MAIL, RCPT or DATA refused
-                if 500 <= exc.code < 600:
-                    await self._reset()
-                    raise PermanentFailure(f"smtp-{exc.code}") from None
-                await self._drop()
-                raise TemporaryFailure(f"smtp-{exc.code}") from None
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
-                await self._drop()
-                raise TemporaryFailure(f"smtp-{type(exc).__name__}") from None
-        return None
-
-    async def _reset(self) -> None:
+    async def reset(self) -> None:
         """After a refused transaction, RSET so the connection can be reused; drop it if that fails."""
-        if self._smtp is None:
+        if self.smtp is None:
             return
         try:
-            await self._smtp.rset()
+            await self.smtp.rset()
         except Exception:
-            await self._drop()
+            await self.drop()

@@ -61,6 +61,7 @@ class Settings:
     smtp_password: str | None = None
     smtp_tls: str = "none"
     smtp_timeout: float = 30.0
+    smtp_connections: int = 1  # per worker; also the most e-mails a dead worker may leave sent twice
     mail_from: str = "notifier@localhost"
     mail_from_name: str = "Notifier"
 
@@ -189,6 +190,10 @@ class Settings:
         if choice("NOTIFIER_SMS_BACKEND", "outbox", SMS_BACKENDS) == "gatewayapi" and not get("NOTIFIER_SMS_TOKEN"):
             raise ConfigError("NOTIFIER_SMS_TOKEN is required with NOTIFIER_SMS_BACKEND=gatewayapi")
 
+        smtp_connections = int(number("NOTIFIER_SMTP_CONNECTIONS", 1, int))
+        if smtp_connections < 1:
+            raise ConfigError("NOTIFIER_SMTP_CONNECTIONS must be at least 1")
+
         digest_schedule = parse_digest_schedule(get("NOTIFIER_DIGEST_SCHEDULE", "mon 07:00"))
         coaching_weekly = parse_digest_schedule(get("NOTIFIER_COACHING_WEEKLY_SCHEDULE", "mon 07:00"),
                                                 "NOTIFIER_COACHING_WEEKLY_SCHEDULE")
@@ -229,6 +234,7 @@ class Settings:
             smtp_username=get("NOTIFIER_SMTP_USERNAME") or None,
             smtp_password=get("NOTIFIER_SMTP_PASSWORD") or None,
             smtp_tls=choice("NOTIFIER_SMTP_TLS", "none", SMTP_TLS_MODES),
+            smtp_connections=smtp_connections,
             mail_from=get("NOTIFIER_MAIL_FROM", "notifier@localhost"),
             mail_from_name=get("NOTIFIER_MAIL_FROM_NAME", "Notifier"),
             sms_backend=choice("NOTIFIER_SMS_BACKEND", "outbox", SMS_BACKENDS),

@@ -56,7 +56,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         channels[EMAIL] = SmtpEmail(
             settings.smtp_host, settings.smtp_port, tls=settings.smtp_tls,
             username=settings.smtp_username, password=settings.smtp_password,
-            timeout=settings.send_timeout_seconds,
+            timeout=settings.send_timeout_seconds, connections=settings.smtp_connections,
         )
     else:
         channels[EMAIL] = OutboxEmail(settings.outbox_dir / "email")

@@ -5,6 +5,7 @@ The fixtures that start these real parts are in `fixtures.py` (loaded by tests/c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -51,6 +52,11 @@ class SmtpSink:
     sessions: set[int] = field(default_factory=set)
     arrived_at: list[float] = field(default_factory=list)  # time.monotonic() of each accepted message
     refuse_recipients: dict[str, str] = field(default_factory=dict)  # address -> reply to its RCPT
+    # Concurrent transactions: how many are in DATA now, the most at once, and (if set) how many
+    # must be in DATA before any is answered (waited for up to 5 s, then answered anyway).
+    in_data: int = 0
+    most_in_data: int = 0
+    hold_data_until: int = 0
 
     async def handle_MAIL(self, server: SMTPServer, session: Any, envelope: Any, address: str, mail_options: list[str]) -> str:
         envelope.mail_from = address
@@ -65,6 +71,17 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Any, envelope: Any) -> str:
+        self.in_data += 1
+        self.most_in_data = max(self.most_in_data, self.in_data)
+        try:
+            if self.hold_data_until:
+                with contextlib.suppress(AssertionError):  # answered anyway: the test's assertion says what was wrong
+                    await wait_for(lambda: self.in_data >= self.hold_data_until, timeout=5, interval=0.002)
+            return self._data(session, envelope)
+        finally:
+            self.in_data -= 1
+
+    def _data(self, session: Any, envelope: Any) -> str:
         self.sessions.add(id(session))
         if self.refuse_with and self.refuse_times != 0:
             self.refuse_times -= 1
