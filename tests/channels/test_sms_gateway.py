@@ -156,7 +156,7 @@ async def test_reports_without_the_callback_token_are_refused(start_service, gat
 
 
 async def test_reports_are_refused_when_no_callback_token_is_configured(start_service, gateway):
-    svc = await start_with_gateway(start_service, gateway)
+    await start_with_gateway(start_service, gateway)
     other = await start_service(worker=False, sms_callback_token=None)
     url = f"{other.url}/webhooks/sms-status?token={CALLBACK_TOKEN}"
     async with other.http.post(url, json={"userref": "x", "status": "DELIVERED"}) as resp:

@@ -5,7 +5,7 @@ languages, bad input. The page's clock is injected (monkeypatched `utcnow`), nev
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -75,7 +75,7 @@ async def test_queue_in_both_languages_mark_handled_and_bad_input(start_service,
     page_sv = await sv.get("/console/attention")
     assert page_sv.status == 200 and "Kräver åtgärd" in page_sv.text and "Kunden kunde inte nås per telefon" in page_sv.text
 
-    item = f"unreachable:S-ATT:C-W"
+    item = "unreachable:S-ATT:C-W"
     assert f'value="{item}"' in page.text
     # Bad input changes nothing.
     assert (await fi.get("/console/attention?days=abc")).status == 400

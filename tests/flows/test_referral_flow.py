@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 
-from tests.support.service import API_TOKEN, referral, wait_for
+from tests.support.service import referral, wait_for
 
 
 async def test_finnish_referral_lands_in_outbox(start_service):
