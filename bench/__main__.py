@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-over", choices=["unix", "tcp"], default="unix",
                         help="how the service reaches the embedded Redis: its Unix socket (default, as `notifier run`) "
                              "or loopback TCP (as a Redis on another machine would be reached)")
+    parser.add_argument("--relay-delay-ms", type=float, default=0.0, metavar="MS",
+                        help="the SMTP sink answers MAIL, RCPT and DATA MS later, as a relay across a network "
+                             "(default 0: beside the service); the ceilings see the same relay")
     args = parser.parse_args(argv)
 
     scale = 0.1 if args.quick else 1.0
@@ -235,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         "connections": args.connections,
         "service_env": extra,
         "redis_over": args.redis_over,
+        "relay_delay_ms": args.relay_delay_ms,
         "machine": machine(),
         "sizes": sizes,
     }
@@ -268,7 +272,7 @@ def run_once(args: argparse.Namespace, workers: int, sizes: dict[str, int], scal
     """Start the rig with `workers` workers, run the scenarios, stop it; (ok, this run's report)."""
     folder = Path(tempfile.mkdtemp(prefix="notifier-bench-"))
     rig = Rig(folder, workers=workers, log_level=args.log_level, extra_env=extra, profile=args.profile,
-              redis_over=args.redis_over)
+              redis_over=args.redis_over, relay_delay_ms=args.relay_delay_ms)
     print(f"bench: {'quick' if args.quick else 'full'} run, {workers} workers, logs in {folder}", flush=True)
     ok = True
     try:

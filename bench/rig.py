@@ -132,6 +132,7 @@ class Rig:
     gateway_url: str = ""
     profile: Path | None = None  # py-spy's collapsed stacks of web and workers go here
     redis_over: str = "unix"  # the service reaches Redis over its Unix socket, or "tcp" (loopback)
+    relay_delay_ms: float = 0.0  # the SMTP sink answers as a relay this far away
     profilers: list[Proc] = field(default_factory=list)
 
     def start(self) -> None:
@@ -142,7 +143,8 @@ class Rig:
 
         self.smtp_port, smtp_control = free_port(), free_port()
         self._proc("smtp-sink", ["-m", "bench.standins", "smtp", "--port", str(self.smtp_port),
-                                 "--control-port", str(smtp_control)], base_env)
+                                 "--control-port", str(smtp_control), "--delay-ms", str(self.relay_delay_ms)],
+                   base_env)
         self.smtp_control = f"http://127.0.0.1:{smtp_control}"
         gateway_port = free_port()
         self._proc("sms-gateway", ["-m", "bench.standins", "gateway", "--port", str(gateway_port)], base_env)

@@ -66,6 +66,32 @@ class SmtpRecordingHandler:
         return "250 OK"
 
 
+class DistantRelayHandler(SmtpRecordingHandler):
+    """The sink as a relay `delay` seconds away: MAIL, RCPT and DATA are answered after waiting that
+    long (`--delay-ms`), as a sender sees a round trip to a relay across a network. (The message
+    after DATA's 354 is not delayed again: aiosmtpd answers 354 itself.)"""
+
+    def __init__(self, arrivals: Arrivals, delay: float) -> None:
+        super().__init__(arrivals)
+        self.delay = delay
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
 def control_routes(app: Any, arrivals: Arrivals) -> None:
     from aiohttp import web
 
@@ -89,12 +115,12 @@ async def _serve_http(app: Any, port: int) -> Any:
     return runner
 
 
-async def _smtp(port: int, record: Path | None, control_port: int | None) -> None:
+async def _smtp(port: int, record: Path | None, control_port: int | None, delay: float = 0.0) -> None:
     from aiohttp import web
     from aiosmtpd.smtp import SMTP
 
     arrivals = Arrivals(record, "message_id")
-    handler = SmtpRecordingHandler(arrivals)
+    handler = DistantRelayHandler(arrivals, delay) if delay > 0 else SmtpRecordingHandler(arrivals)
     loop = asyncio.get_running_loop()
     # The SMTP server runs in this process's event loop (not aiosmtpd's Controller thread), so the
     # control endpoint and the sink share one thread and nothing contends for the GIL.
@@ -113,7 +139,7 @@ async def _smtp(port: int, record: Path | None, control_port: int | None) -> Non
             await runner.cleanup()
 
 
-async def _gateway(port: int, record: Path | None, control_port: int | None) -> None:
+async def _gateway(port: int, record: Path | None, control_port: int | None, delay: float = 0.0) -> None:
     from aiohttp import web
 
     arrivals = Arrivals(record, "userref")
@@ -159,9 +185,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--record", type=Path, default=None, help="also write one JSON line per arrival here")
     parser.add_argument("--control-port", type=int, default=None, help="serve /_bench/count and /_bench/arrivals here")
+    parser.add_argument("--delay-ms", type=float, default=0.0,
+                        help="smtp: answer MAIL, RCPT and DATA this much later (a relay across a network)")
     args = parser.parse_args()
     serve = _smtp if args.kind == "smtp" else _gateway
-    asyncio.run(serve(args.port, args.record, args.control_port))
+    asyncio.run(serve(args.port, args.record, args.control_port, args.delay_ms / 1000))
 
 
 if __name__ == "__main__":
