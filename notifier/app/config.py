@@ -60,7 +60,6 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_tls: str = "none"
-    smtp_timeout: float = 30.0
     smtp_connections: int = 1  # per worker; also the most e-mails a dead worker may leave sent twice
     mail_from: str = "notifier@localhost"
     mail_from_name: str = "Notifier"
