@@ -301,7 +301,7 @@ class SmtpEmail:
         lane = await self._free.get()
         try:
             try:
-                smtp = await lane.connection(self)
+                smtp = await self._connection(lane)
                 # One timer for the whole transaction instead of one `wait_for` per SMTP command
                 # (four per e-mail): the same bound, a measurable part of a worker's CPU per e-mail.
                 async with asyncio.timeout(self.timeout):
@@ -319,8 +319,12 @@ class SmtpEmail:
             self._free.put_nowait(lane)
         return None
 
-    def _client(self) -> aiosmtplib.SMTP:
-        return aiosmtplib.SMTP(
+    async def _connection(self, lane: _Lane) -> aiosmtplib.SMTP:
+        """`lane`'s connection, opened (again) if it has none or it dropped."""
+        if lane.smtp is not None and lane.smtp.is_connected:
+            return lane.smtp
+        await lane.drop()
+        smtp = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             use_tls=self.tls == "tls",
@@ -330,6 +334,14 @@ class SmtpEmail:
             timeout=self.timeout,
             tls_context=self.tls_context,
         )
+        await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:  # now, so that `supports_extension` knows before MAIL
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
+        lane.smtp = smtp
+        return smtp
 
 
 class _Lane:
@@ -339,20 +351,6 @@ class _Lane:
 
     def __init__(self) -> None:
         self.smtp: aiosmtplib.SMTP | None = None
-
-    async def connection(self, owner: SmtpEmail) -> aiosmtplib.SMTP:
-        if self.smtp is not None and self.smtp.is_connected:
-            return self.smtp
-        await self.drop()
-        smtp = owner._client()
-        await smtp.connect()
-        if smtp.is_ehlo_or_helo_needed:  # now, so that `supports_extension` knows before MAIL
-            try:
-                await smtp.ehlo()
-            except aiosmtplib.SMTPHeloError:
-                await smtp.helo()
-        self.smtp = smtp
-        return smtp
 
     async def drop(self, quit: bool = False) -> None:
         smtp, self.smtp = self.smtp, None
