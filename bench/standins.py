@@ -139,7 +139,7 @@ async def _smtp(port: int, record: Path | None, control_port: int | None, delay:
             await runner.cleanup()
 
 
-async def _gateway(port: int, record: Path | None, control_port: int | None, delay: float = 0.0) -> None:
+async def _gateway(port: int, record: Path | None, control_port: int | None) -> None:
     from aiohttp import web
 
     arrivals = Arrivals(record, "userref")
@@ -188,8 +188,10 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="smtp: answer MAIL, RCPT and DATA this much later (a relay across a network)")
     args = parser.parse_args()
-    serve = _smtp if args.kind == "smtp" else _gateway
-    asyncio.run(serve(args.port, args.record, args.control_port, args.delay_ms / 1000))
+    if args.kind == "smtp":
+        asyncio.run(_smtp(args.port, args.record, args.control_port, args.delay_ms / 1000))
+    else:
+        asyncio.run(_gateway(args.port, args.record, args.control_port))
 
 
 if __name__ == "__main__":
