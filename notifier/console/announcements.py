@@ -54,10 +54,6 @@ REASON_LABELS = {"no-mobile-number": N_("No mobile number"), "invalid-phone": N_
 REFRESH_SECONDS = 3
 
 
-def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory.of(ctx.rt)
-
-
 def empty_values() -> dict[str, Any]:
     return {"subject_fi": "", "subject_sv": "", "body_fi": "", "body_sv": "", "when": NOW, "send_at": "",
             "sites": [], "organisations": [], "staff_ids": [], "channels": [EMAIL]}
@@ -80,7 +76,7 @@ def previews(ctx: Ctx, announcement: Announcement) -> list[dict[str, Any]]:
 
 
 async def _form(ctx: Ctx, values: dict[str, Any], status: int = 200, **extra: Any) -> web.Response:
-    staff = await directory(ctx).all()
+    staff = await StaffDirectory.of(ctx.rt).all()
     organisations = sorted({m.organisation for m in staff})
     sites = sorted({m.site for m in staff})
     people = sorted(staff, key=lambda m: (m.site, m.organisation, m.name.lower(), m.id))
@@ -119,7 +115,7 @@ async def post_form(ctx: Ctx) -> web.Response:
         errors.setdefault(e.field, e)
     if announcement is not None and not errors:
         try:
-            recipients = choose_recipients(await directory(ctx).all(), announcement)
+            recipients = choose_recipients(await StaffDirectory.of(ctx.rt).all(), announcement)
         except Invalid as exc:
             errors = form_errors(exc.errors, values)
     if errors or announcement is None:
@@ -165,7 +161,7 @@ async def show_announcement(ctx: Ctx) -> web.Response:
     found = await delivery(ctx.rt, ctx.request.match_info["id"][:64])
     if found is None:
         return ctx.render("not-found", status=404, section="announcements")
-    names = {m.id: m.name for m in await directory(ctx).all()}
+    names = {m.id: m.name for m in await StaffDirectory.of(ctx.rt).all()}
     rows, counts, pending = _rows(found, names, utcnow())
     doc = found.doc
     done = sum(counts.get(s, 0) for s in (SENT, DELIVERED))

@@ -36,10 +36,6 @@ log = logging.getLogger("notifier.console")
 PREVIEW_NAMES = {"fi": "Matti Meikäläinen", "sv": "Sven Svensson"}
 
 
-def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory.of(ctx.rt)
-
-
 def previews(ctx: Ctx, change: PracticeChange) -> list[dict[str, Any]]:
     """The change in the weekly digest, in each language, rendered by the digest's own templates."""
     week = current_week(utcnow(), ctx.rt.settings.timezone)
@@ -54,7 +50,7 @@ def previews(ctx: Ctx, change: PracticeChange) -> list[dict[str, Any]]:
 @coordinators_only
 async def list_changes(ctx: Ctx) -> web.Response:
     changes = await PracticeChanges(ctx.rt.redis).latest(100)
-    staff = await directory(ctx).all()
+    staff = await StaffDirectory.of(ctx.rt).all()
     async with ctx.rt.redis.pipeline(transaction=False) as pipe:
         for c in changes:
             pipe.hgetall(acks_key(c.id))
@@ -68,7 +64,7 @@ async def list_changes(ctx: Ctx) -> web.Response:
 
 
 async def _form(ctx: Ctx, values: dict[str, Any], status: int = 200, **extra: Any) -> web.Response:
-    organisations, sites = await directory(ctx).codes()
+    organisations, sites = await StaffDirectory.of(ctx.rt).codes()
     return ctx.render("change-form", status=status, section="changes", values=values, organisations=organisations,
                       sites=sites, **extra)
 
@@ -98,7 +94,7 @@ async def post_change(ctx: Ctx) -> web.Response:
 
 async def _report(ctx: Ctx, change: PracticeChange) -> tuple[list[Any], Any]:
     acks = await PracticeChanges(ctx.rt.redis).acks(change.id)
-    groups = acknowledgement_report(change, await directory(ctx).all(), acks)
+    groups = acknowledgement_report(change, await StaffDirectory.of(ctx.rt).all(), acks)
     return groups, progress(groups)
 
 

@@ -31,10 +31,6 @@ from notifier.console.context import Ctx, coordinators_only
 log = logging.getLogger("notifier.console")
 
 
-def directory(ctx: Ctx) -> StaffDirectory:
-    return StaffDirectory.of(ctx.rt)
-
-
 def member_values(m: StaffMember) -> dict[str, Any]:
     return {"id": m.id, "name": m.name, "email": m.email, "phone": m.phone or "", "language": m.language,
             "organisation": m.organisation, "site": m.site, "digest": m.digest}
@@ -42,7 +38,7 @@ def member_values(m: StaffMember) -> dict[str, Any]:
 
 @coordinators_only
 async def list_staff(ctx: Ctx) -> web.Response:
-    staff = await directory(ctx).all()
+    staff = await StaffDirectory.of(ctx.rt).all()
     site, org = ctx.request.query.get("site", ""), ctx.request.query.get("organisation", "")
     sites = sorted({m.site for m in staff})
     organisations = sorted({m.organisation for m in staff})
@@ -54,7 +50,7 @@ async def list_staff(ctx: Ctx) -> web.Response:
 
 
 async def _form(ctx: Ctx, values: dict[str, Any], adding: bool, status: int = 200, **extra: Any) -> web.Response:
-    organisations, sites = await directory(ctx).codes()
+    organisations, sites = await StaffDirectory.of(ctx.rt).codes()
     return ctx.render("staff-form", status=status, section="staff", values=values, adding=adding,
                       organisations=organisations, sites=sites, **extra)
 
@@ -80,7 +76,7 @@ async def _save(ctx: Ctx, staff_id: str, values: dict[str, Any], adding: bool) -
         if data.phone and not errors.get("phone") and mobile_e164(data.phone) is None:
             # The field is the mobile number SMS announcements go to: a landline cannot take them.
             errors["phone"] = FormError("phone", NOT_MOBILE)
-    dir_ = directory(ctx)
+    dir_ = StaffDirectory.of(ctx.rt)
     if not errors and adding and await dir_.get(staff_id) is not None:
         errors["id"] = FormError("id", ID_TAKEN)
     if errors:
@@ -101,7 +97,7 @@ async def add_member(ctx: Ctx) -> web.Response:
 
 
 async def _member(ctx: Ctx) -> StaffMember | None:
-    return await directory(ctx).get(ctx.request.match_info["id"][:128])
+    return await StaffDirectory.of(ctx.rt).get(ctx.request.match_info["id"][:128])
 
 
 @coordinators_only
@@ -127,7 +123,7 @@ async def revoke_links(ctx: Ctx) -> web.Response:
     member = await _member(ctx)
     if member is None:
         return ctx.render("not-found", status=404, section="staff")
-    generation = await directory(ctx).revoke_links(member.id)
+    generation = await StaffDirectory.of(ctx.rt).revoke_links(member.id)
     log.info("console: staff member %s links revoked (generation %s)", member.id, generation)
     return ctx.redirect(f"/console/staff/{member.id}/edit?revoked=1")
 
@@ -138,7 +134,7 @@ async def switch_digest(ctx: Ctx) -> web.Response:
     if member is None:
         return ctx.render("not-found", status=404, section="staff")
     on = ctx.form.get("digest") == "on"
-    await directory(ctx).update_choices(member.id, member.nonce, digest=on)
+    await StaffDirectory.of(ctx.rt).update_choices(member.id, member.nonce, digest=on)
     log.info("console: staff member %s digest %s", member.id, "on" if on else "off")
     return ctx.redirect(f"/console/staff?saved={member.id}#staff-{member.id}")
 

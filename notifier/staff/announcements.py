@@ -38,10 +38,6 @@ from notifier.staff.contract import AnnouncementInput
 UNSETTLED = frozenset({st.CREATED, st.SENDING, st.TEMPORARY_FAILURE})
 
 
-def directory(rt: Runtime) -> StaffDirectory:
-    return StaffDirectory.of(rt)
-
-
 def choose_recipients(staff: list[StaffMember], announcement: Announcement) -> list[StaffMember]:
     """Who gets the announcement; Invalid naming the field for unknown ids or nobody selected."""
     known = {m.id for m in staff}
@@ -66,7 +62,7 @@ async def post_announcement(rt: Runtime, announcement: Announcement, idempotency
     console form's request id) makes a repeat return the first answer and send nothing more.
     Raises Invalid (bad audience) or intake.Conflict.
     """
-    staff_dir = directory(rt)
+    staff_dir = StaffDirectory.of(rt)
 
     async def decide() -> Outcome:
         recipients = choose_recipients(await staff_dir.all(), announcement)

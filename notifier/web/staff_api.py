@@ -43,10 +43,6 @@ def _rt(request: web.Request) -> Runtime:
     return rt
 
 
-def directory(rt: Runtime) -> StaffDirectory:
-    return StaffDirectory.of(rt)
-
-
 def staff_view(m: StaffMember) -> dict[str, Any]:
     return {
         "id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "language": m.language,
@@ -78,7 +74,7 @@ async def put_staff(request: web.Request) -> web.Response:
     except Invalid as exc:
         raise invalid("the staff member does not match the API", exc) from None
     try:
-        member, created = await directory(rt).save(staff_id, data)
+        member, created = await StaffDirectory.of(rt).save(staff_id, data)
     except DuplicateEmail as exc:
         raise Problem(409, "another staff member has this e-mail address", duplicate_error(exc.other_id).errors) from None
     return web.json_response(staff_view(member), status=201 if created else 200)
@@ -86,7 +82,7 @@ async def put_staff(request: web.Request) -> web.Response:
 
 async def list_staff(request: web.Request) -> web.Response:
     rt = _rt(request)
-    members = await directory(rt).all()
+    members = await StaffDirectory.of(rt).all()
     site, org = request.query.get("site"), request.query.get("organisation")
     members = [m for m in members if (not site or m.site == site) and (not org or m.organisation == org)]
     return web.json_response({"staff": [staff_view(m) for m in members]})
@@ -94,7 +90,7 @@ async def list_staff(request: web.Request) -> web.Response:
 
 async def get_staff(request: web.Request) -> web.Response:
     rt = _rt(request)
-    member = await directory(rt).get(request.match_info["id"])
+    member = await StaffDirectory.of(rt).get(request.match_info["id"])
     if member is None:
         raise Problem(404, "no such staff member")
     return web.json_response(staff_view(member))
@@ -105,7 +101,7 @@ async def delete_staff(request: web.Request) -> web.Response:
     sent) is cancelled, so that a deleted person gets nothing more."""
     rt = _rt(request)
     staff_id = request.match_info["id"]
-    if not await directory(rt).delete(staff_id):
+    if not await StaffDirectory.of(rt).delete(staff_id):
         raise Problem(404, "no such staff member")
     async with rt.redis.pipeline(transaction=False) as pipe:  # one round trip; refused for sent or final ones
         for message_id in await rt.store.ids_for("staff", staff_id, limit=100_000):
@@ -164,7 +160,7 @@ async def get_acknowledgements(request: web.Request) -> web.Response:
     rt = _rt(request)
     change = await _change(request, rt)
     acks = await PracticeChanges(rt.redis).acks(change.id)
-    groups = acknowledgement_report(change, await directory(rt).all(), acks)
+    groups = acknowledgement_report(change, await StaffDirectory.of(rt).all(), acks)
     tz = rt.settings.timezone
     done = sum(len(g.acknowledged) for g in groups)
     todo = sum(len(g.not_acknowledged) for g in groups)
@@ -269,7 +265,7 @@ async def revoke_links(request: web.Request) -> web.Response:
     """Every personal link of the person stops working at once (see `links.py`)."""
     rt = _rt(request)
     staff_id = request.match_info["id"]
-    generation = await directory(rt).revoke_links(staff_id[:128])
+    generation = await StaffDirectory.of(rt).revoke_links(staff_id[:128])
     if generation is None:
         raise Problem(404, "no such staff member")
     return web.json_response({"id": staff_id, "link_generation": generation})
